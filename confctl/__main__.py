@@ -1,0 +1,3 @@
+from confctl.cli import main
+
+main()

@@ -1,0 +1,202 @@
+"""The root command: global options, lazy registration of command groups, and the one place that turns
+exceptions into exit codes (DESIGN §3, §5)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from confctl import __version__
+from confctl.providers import PROVIDERS
+from confctl.state import reset, state
+
+# Top-level groups that are not providers: name -> (help, module exposing `app`).
+GROUPS = {
+    "profile": ("Manage profiles and their secrets.", "confctl.profiles"),
+    "events": ("Follow live events from one or more profiles.", "confctl.events.command"),
+    "sim": ("Run the built-in simulators of all four APIs on loopback.", "confctl.sim.command"),
+}
+
+# Global options that may also be written after the command (kubectl-style); moved to the front before
+# parsing. --timeout is not among them: after `events follow` it means "stop after S seconds".
+HOISTED_FLAGS = {"--dry-run", "--debug", "--no-input", "-y", "--yes"}
+HOISTED_VALUED = {"-p", "--profile", "-o", "--output", "--query", "--color", "--max-wait", "--ca-bundle"}
+ROOT_VALUED = HOISTED_VALUED | {"--timeout"}
+
+
+def hoist(args: list[str]) -> list[str]:
+    """Move global options found after the command path to the front, so `confctl gateway room list -o json`
+    works like `confctl -o json gateway room list`."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    seen_command = False
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        name = arg.split("=", 1)[0]
+        if not seen_command:
+            if arg.startswith("-"):
+                front.append(arg)
+                if name in ROOT_VALUED and "=" not in arg and i + 1 < len(args):
+                    front.append(args[i + 1])
+                    i += 1
+                i += 1
+                continue
+            seen_command = True
+        if name in HOISTED_FLAGS:
+            front.append(arg)
+        elif name in HOISTED_VALUED:
+            front.append(arg)
+            if "=" not in arg and i + 1 < len(args):
+                front.append(args[i + 1])
+                i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+def selected_group(args: list[str]) -> str | None:
+    """The first command word, skipping global options and their values."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            return None
+        if arg.startswith("-"):
+            if arg.split("=", 1)[0] in ROOT_VALUED and "=" not in arg:
+                i += 1
+            i += 1
+            continue
+        return arg
+    return None
+
+
+def _root_callback(
+    profile: Annotated[Optional[list[str]], typer.Option(
+        "-p", "--profile", help="profile to use (env CONFCTL_PROFILE); `events follow` takes several",
+        show_default=False, metavar="NAME")] = None,
+    output: Annotated[Optional[str], typer.Option(
+        "-o", "--output", help="table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)",
+        show_default=False, metavar="FORMAT")] = None,
+    query: Annotated[Optional[str], typer.Option(
+        "--query", help="JMESPath expression applied to the JSON result", show_default=False, metavar="EXPR")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the request as a curl line; send nothing")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="log requests and responses to stderr, secrets elided "
+                                                         "(env CONFCTL_DEBUG)")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="per-request timeout in seconds", metavar="S")] = 30.0,
+    max_wait: Annotated[float, typer.Option("--max-wait", help="cap on total retry waiting in seconds",
+                                            metavar="S")] = 60.0,
+    no_input: Annotated[bool, typer.Option("--no-input", help="never prompt (env CONFCTL_NO_INPUT; implied "
+                                                               "without a TTY)")] = False,
+    color: Annotated[str, typer.Option("--color", help="auto, always or never (NO_COLOR honoured)",
+                                       metavar="WHEN")] = "auto",
+    yes: Annotated[bool, typer.Option("-y", "--yes", help="confirm destructive or protected actions")] = False,
+    ca_bundle: Annotated[Optional[str], typer.Option("--ca-bundle", help="extra CA certificates (PEM) to trust",
+                                                     show_default=False, metavar="FILE")] = None,
+    version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False,
+):
+    """confctl — one command line for Pexip, Mind, Auvious and telephony-gateway conferences."""
+    if version:
+        print(f"confctl {__version__}")
+        raise typer.Exit(0)
+    from confctl.errors import UsageError
+
+    if color not in ("auto", "always", "never"):
+        raise UsageError(f"--color: must be auto, always or never (got {color!r})")
+    if timeout <= 0 or max_wait < 0:
+        raise UsageError("--timeout must be positive and --max-wait not negative")
+    state.profiles = list(profile or [])
+    state.output = output
+    state.query = query
+    state.dry_run = dry_run
+    state.debug = debug or state.debug
+    state.timeout = timeout
+    state.max_wait = max_wait
+    state.no_input = no_input
+    state.color = color
+    state.yes = yes
+    state.ca_bundle = ca_bundle
+
+
+def build_app(load: str | set[str] | None = None) -> typer.Typer:
+    """The root app. Only the groups named in `load` ("*" for all) are built in full; the others are
+    placeholders carrying their help, so `confctl --help` imports no provider, httpx or keyring."""
+    app = typer.Typer(name="confctl", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+                      pretty_exceptions_enable=False,
+                      context_settings={"help_option_names": ["-h", "--help"]})
+    app.callback()(_root_callback)
+    wanted = set(PROVIDERS) | set(GROUPS) if load == "*" else ({load} if isinstance(load, str) else (load or set()))
+    for name, info in PROVIDERS.items():
+        if name in wanted:
+            from confctl.builder import provider_app
+
+            app.add_typer(provider_app(info.load()), name=name, help=info.help)
+        else:
+            app.add_typer(typer.Typer(help=info.help), name=name, help=info.help)
+    for name, (help_text, module) in GROUPS.items():
+        if name in wanted:
+            app.add_typer(importlib.import_module(module).app, name=name, help=help_text)
+        else:
+            app.add_typer(typer.Typer(help=help_text), name=name, help=help_text)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run, then map the outcome to an exit code (DESIGN §5). Returns the code when called with
+    argv (tests), exits otherwise."""
+    args = hoist(list(sys.argv[1:] if argv is None else argv))
+    reset()
+    code = 0
+    try:
+        app = build_app(selected_group(args))
+        result = app(args=args, prog_name="confctl", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except BaseException as exc:  # noqa: BLE001 - the one place that maps everything to an exit code
+        code = handle(exc)
+    finally:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            pass
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+def handle(exc: BaseException) -> int:
+    from confctl import output
+    from confctl.errors import ConfctlError, exit_code_for
+
+    if isinstance(exc, SystemExit):
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    if isinstance(exc, typer.Exit):
+        return exc.exit_code
+    if isinstance(exc, (typer.Abort, KeyboardInterrupt)):
+        print("interrupted", file=sys.stderr)
+        return 130
+    if isinstance(exc, BrokenPipeError):
+        return 0
+    if isinstance(exc, typer.TyperException):  # usage errors from the parser
+        code = getattr(exc, "exit_code", 2)
+        if sys.stderr.isatty() and hasattr(exc, "show"):
+            exc.show()
+        else:
+            output.error(type("E", (), {"message": exc.format_message(), "hint": "see --help"})(), code)
+        return code
+    code = exit_code_for(exc)
+    if not isinstance(exc, ConfctlError):
+        if state.debug:
+            import traceback
+
+            traceback.print_exc()
+        exc = ConfctlError(f"unexpected error: {type(exc).__name__}: {exc}",
+                           hint="run with --debug for details")
+    output.error(exc, code)
+    return code

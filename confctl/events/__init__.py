@@ -1,0 +1,1 @@
+"""Live events: one envelope (DESIGN §8), one printer, many sources."""
