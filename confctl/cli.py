@@ -79,6 +79,7 @@ def selected_group(args: list[str]) -> str | None:
 
 
 def _root_callback(
+    ctx: typer.Context,
     profile: Annotated[Optional[list[str]], typer.Option(
         "-p", "--profile", help="profile to use (env CONFCTL_PROFILE); `events follow` takes several",
         show_default=False, metavar="NAME")] = None,
@@ -106,6 +107,9 @@ def _root_callback(
     if version:
         print(f"confctl {__version__}")
         raise typer.Exit(0)
+    if ctx.invoked_subcommand is None:
+        print(ctx.get_help())
+        raise typer.Exit(0)
     from confctl.errors import UsageError
 
     if color not in ("auto", "always", "never"):
@@ -128,10 +132,10 @@ def _root_callback(
 def build_app(load: str | set[str] | None = None) -> typer.Typer:
     """The root app. Only the groups named in `load` ("*" for all) are built in full; the others are
     placeholders carrying their help, so `confctl --help` imports no provider, httpx or keyring."""
-    app = typer.Typer(name="confctl", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+    app = typer.Typer(name="confctl", add_completion=False, rich_markup_mode=None,
                       pretty_exceptions_enable=False,
                       context_settings={"help_option_names": ["-h", "--help"]})
-    app.callback()(_root_callback)
+    app.callback(invoke_without_command=True)(_root_callback)
     wanted = set(PROVIDERS) | set(GROUPS) if load == "*" else ({load} if isinstance(load, str) else (load or set()))
     for name, info in PROVIDERS.items():
         if name in wanted:
@@ -185,6 +189,9 @@ def handle(exc: BaseException) -> int:
         return 0
     if isinstance(exc, typer.TyperException):  # usage errors from the parser
         code = getattr(exc, "exit_code", 2)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a group without a command: its help, as click does
+            print(exc.ctx.get_help(), file=sys.stderr)
+            return code
         if sys.stderr.isatty() and hasattr(exc, "show"):
             exc.show()
         else:

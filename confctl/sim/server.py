@@ -55,7 +55,21 @@ def build_app(config: SimConfig):
         mounted.append(vendor)
     app = Starlette(routes=routes)
     app.state.vendors = mounted
-    return app
+    app.state.requests = []  # (method, path) of every HTTP request, for tests that check what was sent
+    return RequestLog(app)
+
+
+class RequestLog:
+    """ASGI wrapper recording (method, path) of each request, so tests can assert exactly what was sent."""
+
+    def __init__(self, app):
+        self.app = app
+        self.state = app.state
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] in ("http", "websocket"):
+            self.state.requests.append((scope.get("method", "WS"), scope["path"]))
+        await self.app(scope, receive, send)
 
 
 def env_vars(base_url: str, vendors=VENDORS) -> dict[str, str]:
