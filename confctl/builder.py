@@ -164,7 +164,7 @@ def confirm(action: str, *, protected: bool = False, profile_name: str = "") -> 
         return
     why = f" on protected profile {profile_name!r}" if protected else ""
     if not state.interactive:
-        raise UsageError(f"refusing to {action}{why} without confirmation",
+        raise UsageError(f"refusing to run `{action}`{why} without confirmation",
                          hint="pass --yes to confirm (no terminal to ask on)")
     answer = typer.confirm(f"{action}{why}?", default=False, err=True)
     if not answer:

@@ -306,7 +306,7 @@ class GatewaySim:
                 room.playback_status = "stopped"
                 self.emit(app_id, "conference.play.finished", {"room_id": room.room_id, "operation_id": op})
 
-        self.later(self.config.deferred_delay * 4, finished)
+        self.later(self.config.playback_seconds, finished)
         return JSONResponse({"operation_id": op, "status": "in_progress"}, status_code=202)
 
     async def control(self, request: Request):
@@ -469,6 +469,11 @@ class GatewaySim:
     async def ctl_deliveries(self, request: Request):
         return JSONResponse({"deliveries": self.deliveries})
 
+    async def ctl_status(self, request: Request):
+        """Answer with any status (tests of the exit-code table: 500, 502, 503 ...)."""
+        code = int(request.path_params["code"])
+        return error(code, f"simulated status {code}") if code >= 400 else JSONResponse({}, status_code=code)
+
     async def ctl_reset(self, request: Request):
         self.reset()
         return Response(status_code=204)
@@ -493,6 +498,7 @@ def create_app(config: SimConfig) -> Starlette:
         Route("/_sim/webhook", sim.ctl_webhook, methods=["POST"]),
         Route("/_sim/deliveries", sim.ctl_deliveries, methods=["GET"]),
         Route("/_sim/reset", sim.ctl_reset, methods=["POST"]),
+        Route("/_sim/status/{code:int}", sim.ctl_status, methods=["GET", "POST"]),
     ]
     app = Starlette(routes=routes)
     app.state.sim = sim

@@ -27,6 +27,7 @@ class SimConfig:
     gateway_webhook: str | None = None
     cooldown_scale: float = 1.0       # multiplies the gateway's documented cooldowns
     deferred_delay: float = 0.3       # seconds before deferred webhooks / async confirmations
+    playback_seconds: float = 3.0     # how long a gateway play lasts before conference.play.finished
     pexip_token_ttl: int = 120        # seconds a Pexip token lives
     mind_conference_limit: float = 0  # seconds until a Mind conference ends (close 4000); 0 = never
     auvious_token_ttl: int = 300      # seconds an Auvious access token lives
