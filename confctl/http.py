@@ -12,13 +12,14 @@ import random
 import shlex
 import sys
 import time
-from typing import Any, Iterable
-
-import httpx
+from typing import TYPE_CHECKING, Any, Iterable
 
 from confctl import __version__, redact
 from confctl.errors import ServerError, UsageError, error_for_status
 from confctl.state import state
+
+if TYPE_CHECKING:  # httpx is imported when the first request is made, not at import time
+    import httpx
 
 USER_AGENT = f"confctl/{__version__}"
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -97,6 +98,8 @@ class Session:
     @property
     def client(self) -> httpx.Client:
         if self._client is None:
+            import httpx
+
             self._client = httpx.Client(
                 timeout=self.timeout,
                 verify=self._verify,
@@ -198,6 +201,8 @@ class Session:
 
     def send(self, request: httpx.Request, *, idempotent: bool, stream: bool = False) -> httpx.Response:
         """Send one request, retrying what is safe to retry, waiting at most max_wait in total."""
+        import httpx
+
         waited = 0.0
         attempt = 0
         while True:
@@ -235,6 +240,8 @@ class Session:
     def _classify(exc: Exception) -> tuple[bool, bool]:
         """(transient, safe to repeat even when not idempotent). A connection that never opened carried no
         request, so repeating it is safe; a read that timed out may have been processed."""
+        import httpx
+
         text = str(exc).lower()
         if "certificate" in text or "ssl" in text or "tls" in text:
             return False, False
@@ -245,6 +252,8 @@ class Session:
         return False, False
 
     def _transport_error(self, request: httpx.Request, exc: Exception) -> ServerError:
+        import httpx
+
         host = request.url.host
         text = str(exc) or type(exc).__name__
         if "certificate" in text.lower() or "ssl" in text.lower():
