@@ -297,6 +297,10 @@ def run_endpoint(provider: Provider, ep: Endpoint, values: dict, opts: dict) -> 
             ids += read_ids(opts["from_file"])
         if not ids:
             raise ValidationError(ep.bulk.upper(), "give at least one id (arguments or --from-file)")
+        unique = list(dict.fromkeys(ids))
+        if len(unique) < len(ids):  # a repeat would only hit the vendor's per-item cooldown
+            output.warn(f"ignoring {len(ids) - len(unique)} repeated id(s)")
+            ids = unique
         if len(ids) > 1:
             return run_bulk(provider, ep, values, ids, profile, opts)
         values = {**values, ep.bulk: ids[0]}
@@ -337,24 +341,24 @@ def write_binary(result: Any, path: str | None) -> None:
 
 
 def paginate_all(call: Call) -> None:
-    """Stream every page's items; on Ctrl-C say which cursor resumes the listing."""
+    """Stream every page's items; on Ctrl-C say which cursor resumes the listing without losing an item."""
     pg = call.endpoint.paginate
     stream = output.ItemStream(id_field=call.endpoint.id_field, columns=call.endpoint.columns, wrap=pg.items)
-    cursor = call.query.get(pg.cursor_param)
+    resume = call.query.get(pg.cursor_param)  # fetches the first page not yet printed in full
     try:
         while True:
-            if cursor:
-                call.query[pg.cursor_param] = cursor
+            if resume:
+                call.query[pg.cursor_param] = resume
             page = send_call(call)
             for item in page.get(pg.items) or []:
                 stream.add(item)
-            cursor = page.get(pg.cursor_key)
-            if not cursor:
+            resume = page.get(pg.cursor_key)
+            if not resume:
                 break
     except KeyboardInterrupt:
         stream.close()
-        if cursor:
-            output.note(f"interrupted; resume with --cursor {shlex.quote(cursor)}")
+        output.note(f"interrupted; resume with --cursor {shlex.quote(resume)}" if resume
+                    else "interrupted during the first page; run the listing again")
         raise
     stream.close()
 

@@ -32,7 +32,7 @@ def sim():
     """All simulators on one loopback port, with short clocks so tests stay fast."""
     from confctl.sim.server import RunningSim, SimConfig
 
-    config = SimConfig(cooldown_scale=0.05, deferred_delay=0.05, pexip_token_ttl=30, poll_wait=1.0,
+    config = SimConfig(cooldown_scale=0.05, deferred_delay=0.05, playback_seconds=60, pexip_token_ttl=30, poll_wait=1.0,
                        auvious_token_ttl=60)
     with RunningSim(config) as running:
         yield running
@@ -60,6 +60,7 @@ class CLI:
                  check: int | None = None) -> subprocess.CompletedProcess:
         merged = {**self.env, **(env or {})}
         proc = subprocess.run([sys.executable, "-m", "confctl", *args], input=input, capture_output=True, text=True,
+                              errors="replace",
                               env=merged, timeout=timeout, cwd=str(ROOT))
         if check is not None:
             assert proc.returncode == check, (proc.returncode, proc.stdout, proc.stderr)

@@ -24,6 +24,8 @@ def serve(
     mind_conference_limit: Annotated[float, typer.Option(
         help="seconds until a Mind conference ends (WebSocket close 4000); 0 = never")] = 0,
     auvious_token_ttl: Annotated[int, typer.Option(help="seconds an Auvious access token lives")] = 300,
+    only: Annotated[Optional[list[str]], typer.Option(
+        "--only", help="serve only this vendor's simulator (repeatable)", show_default=False)] = None,
     env_file: Annotated[Optional[str], typer.Option(
         "--env-file", help="also write the environment variables to FILE (mode 0600)", show_default=False)] = None,
 ):
@@ -33,6 +35,14 @@ def serve(
     config = SimConfig(gateway_webhook=gateway_webhook, cooldown_scale=cooldown_scale,
                        pexip_token_ttl=pexip_token_ttl, mind_conference_limit=mind_conference_limit,
                        auvious_token_ttl=auvious_token_ttl)
+    if only:
+        unknown = set(only) - set(VENDORS)
+        if unknown:
+            from confctl.errors import UsageError
+
+            raise UsageError(f"--only: unknown simulator(s) {', '.join(sorted(unknown))}; "
+                             f"choose from {', '.join(VENDORS)}")
+        config.vendors = tuple(v for v in VENDORS if v in only)
     sim = RunningSim(config, host=host, port=port).start()
     lines = [f"export {k}={v}" for k, v in sim.env().items()]
     print("\n".join(lines), flush=True)

@@ -25,7 +25,9 @@ from starlette.routing import Route
 
 from confctl.sim.server import CREDENTIALS, SimConfig
 
-APPS = {CREDENTIALS["gateway"]["app_id"]: CREDENTIALS["gateway"]["api_key"], "other-app": "other-key"}
+# A second and third application, for ownership (403) and isolated pagination tests.
+APPS = {CREDENTIALS["gateway"]["app_id"]: CREDENTIALS["gateway"]["api_key"], "other-app": "other-key",
+        "third-app": "third-key"}
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 ROOM_RE = re.compile(r"[A-Za-z0-9]{5}-room-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # Documented cooldowns (seconds) per rate-limit group.
@@ -82,6 +84,7 @@ class GatewaySim:
         self.cooldowns: dict[tuple, float] = {}
         self.deliveries: list[dict] = []
         self.tasks: set = set()
+        self.throttle, self.throttle_after = 0, 1
         app_id = CREDENTIALS["gateway"]["app_id"]
         self.rooms[EXAMPLE_ROOM] = Room(EXAMPLE_ROOM, "example-room", app_id)
         self.sessions[EXAMPLE_SESSION] = CallSession(EXAMPLE_SESSION, app_id, "747713001", "527121102")
@@ -98,6 +101,10 @@ class GatewaySim:
         """429 while the (group, key) cooldown runs; otherwise start it."""
         window = COOLDOWNS[group] * self.config.cooldown_scale
         now = time.monotonic()
+        if self.throttle:  # injected by /_sim/throttle: answer 429 regardless of the clock
+            self.throttle -= 1
+            return error(429, f"Rate limit exceeded ({group} cooldown)",
+                         headers={"Retry-After": str(self.throttle_after)})
         until = self.cooldowns.get((group, key), 0)
         if now < until:
             left = until - now
@@ -469,6 +476,14 @@ class GatewaySim:
     async def ctl_deliveries(self, request: Request):
         return JSONResponse({"deliveries": self.deliveries})
 
+    async def ctl_throttle(self, request: Request):
+        """The next `count` rate-limited commands answer 429 with Retry-After `retry_after`."""
+        body = await self.body(request)
+        if isinstance(body, Response):
+            return body
+        self.throttle, self.throttle_after = int(body.get("count", 1)), body.get("retry_after", 1)
+        return JSONResponse({"count": self.throttle, "retry_after": self.throttle_after})
+
     async def ctl_status(self, request: Request):
         """Answer with any status (tests of the exit-code table: 500, 502, 503 ...)."""
         code = int(request.path_params["code"])
@@ -498,6 +513,7 @@ def create_app(config: SimConfig) -> Starlette:
         Route("/_sim/webhook", sim.ctl_webhook, methods=["POST"]),
         Route("/_sim/deliveries", sim.ctl_deliveries, methods=["GET"]),
         Route("/_sim/reset", sim.ctl_reset, methods=["POST"]),
+        Route("/_sim/throttle", sim.ctl_throttle, methods=["POST"]),
         Route("/_sim/status/{code:int}", sim.ctl_status, methods=["GET", "POST"]),
     ]
     app = Starlette(routes=routes)

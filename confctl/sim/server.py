@@ -32,6 +32,7 @@ class SimConfig:
     mind_conference_limit: float = 0  # seconds until a Mind conference ends (close 4000); 0 = never
     auvious_token_ttl: int = 300      # seconds an Auvious access token lives
     poll_wait: float = 3.0            # seconds an Auvious long-poll blocks when nothing is new
+    vendors: tuple = VENDORS          # which simulators to mount
     extra: dict = field(default_factory=dict)
 
 
@@ -45,7 +46,7 @@ def build_app(config: SimConfig):
 
     routes = [Route("/", index)]
     mounted = []
-    for vendor in VENDORS:
+    for vendor in config.vendors:
         try:
             module = importlib.import_module(f"confctl.sim.{vendor}")
         except ModuleNotFoundError as exc:
