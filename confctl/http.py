@@ -6,7 +6,6 @@ Providers subclass `Session` to add authentication; everything else is shared.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import random
 import shlex
@@ -33,6 +32,8 @@ def retry_after(response: httpx.Response) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
+        import email.utils  # an HTTP-date: rare, so not imported up front
+
         parsed = email.utils.parsedate_to_datetime(value)
         return max(0.0, parsed.timestamp() - time.time()) if parsed else None
 

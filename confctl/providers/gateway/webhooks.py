@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Annotated, Optional
 
 import typer
@@ -48,6 +47,8 @@ class Receiver:
     """A small threaded HTTP server collecting deliveries into a queue."""
 
     def __init__(self, host: str, port: int, forward_to: str | None = None):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # only when receiving
+
         self.events: queue.Queue = queue.Queue()
         self.forward_to = forward_to
         receiver = self
