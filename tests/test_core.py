@@ -200,3 +200,47 @@ def test_usage_errors_are_json_on_stderr_without_tty(home):
     assert proc.returncode == 2 and proc.stdout == ""
     record = json.loads(proc.stderr.strip().splitlines()[-1])
     assert "ROOM_ID" in record["error"] and record["exit_code"] == 2
+
+
+class MemoryKeyring:
+    """A keyring backend kept in memory, standing in for the OS keyring."""
+
+    priority = 1
+
+    def __init__(self):
+        self.store = {}
+
+    def get_password(self, service, user):
+        return self.store.get((service, user))
+
+    def set_password(self, service, user, password):
+        self.store[(service, user)] = password
+
+    def delete_password(self, service, user):
+        self.store.pop((service, user), None)
+
+
+def test_secret_goes_to_the_keyring_when_one_works(home, monkeypatch, capsys):
+    import io
+
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    from confctl import config, secrets
+
+    backend = type("Mem", (MemoryKeyring, KeyringBackend), {})()
+    monkeypatch.setattr(keyring, "get_keyring", lambda: backend)
+    monkeypatch.setattr(keyring, "get_password", backend.get_password)
+    monkeypatch.setattr(keyring, "set_password", backend.set_password)
+    monkeypatch.setattr(keyring, "delete_password", backend.delete_password)
+    monkeypatch.setattr(secrets, "_probe", None)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("kr-secret\n"))
+    assert main(["profile", "add", "k1", "--provider", "mind", "--app-id", "app", "--secret-stdin"]) == 0
+    assert backend.store == {("confctl", "k1:token"): "kr-secret"}
+    assert "kr-secret" not in (home / "config.toml").read_text() and not (home / "secrets.toml").exists()
+    assert config.resolve("mind", "k1").secret("token") == "kr-secret"
+    capsys.readouterr()
+    main(["profile", "show", "k1", "-o", "json"])
+    assert "OS keyring" in json.loads(capsys.readouterr().out)["token"]
+    assert main(["profile", "remove", "k1", "--yes"]) == 0
+    assert backend.store == {}
