@@ -58,9 +58,16 @@ def run(sources: list[tuple[str, object]], options: dict, printer: Printer, *, c
             if kind == "error":
                 error = item
                 break
+            # A source may attach "_ack": called once the event is printed or filtered out, so a resume
+            # cursor never moves past an event that was fetched but not delivered (e.g. cut off by --count).
+            ack = item.pop("_ack", None) if isinstance(item, dict) else None
             if not printer.wanted(item):
+                if ack:
+                    ack()
                 continue
             printer.print(item)
+            if ack:
+                ack()
             printed += 1
             if count is not None and printed >= count:
                 break

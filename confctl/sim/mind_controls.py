@@ -18,17 +18,20 @@ ConfOpt = Annotated[Optional[str], typer.Option("--conference", "-c", show_defau
 
 
 def _post(url: str | None, conference: str | None, action: str, body: dict | None = None) -> None:
+    """POST /_sim/<conference>/<action> (or /_sim/<action> when conference is "") and print the answer."""
     import httpx
 
     from confctl.errors import ConfigError, ServerError, error_for_status
 
     base = (url or os.environ.get("CONFCTL_MIND_URL") or "").rstrip("/")
-    conference = conference or os.environ.get("CONFCTL_MIND_CONFERENCE")
-    if not base or not conference:
+    if conference is None:
+        conference = os.environ.get("CONFCTL_MIND_CONFERENCE")
+    if not base or conference is None:
         raise ConfigError("need the simulator URL and a conference", hint="set CONFCTL_MIND_URL and "
                           "CONFCTL_MIND_CONFERENCE (printed by `confctl sim serve`), or pass --url / -c")
+    target = f"{base}/_sim/{conference}/{action}" if conference else f"{base}/_sim/{action}"
     try:
-        response = httpx.post(f"{base}/_sim/{conference}/{action}", json=body or {}, timeout=10)
+        response = httpx.post(target, json=body or {}, timeout=10)
     except httpx.HTTPError as exc:
         raise ServerError(f"cannot reach the Mind simulator at {base}: {exc}") from None
     if response.status_code >= 400:
@@ -97,7 +100,4 @@ def drop(code: Annotated[int, typer.Option(help="close code sent to the follower
 @app.command("reset")
 def reset(url: UrlOpt = None):
     """Close every socket and restore the seeded conferences (for demos)."""
-    import httpx
-
-    base = (url or os.environ.get("CONFCTL_MIND_URL") or "").rstrip("/")
-    print(json.dumps(httpx.post(f"{base}/_sim/reset", timeout=10).json()), flush=True)
+    _post(url, "", "reset")

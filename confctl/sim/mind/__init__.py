@@ -7,8 +7,7 @@ dial outcomes, and WebSocket notifications that are not sent for the application
 4001 when a newer socket opens for the same conference and 4000 when the conference reaches its limit
 (SimConfig.mind_conference_limit seconds, or 24 h).
 
-Controls for tests and demos live under /_sim (see confctl/sim/mind_controls.py): participants join, leave,
-speak and send messages; a conference ends; sockets drop (optionally with changes made while they are down).
+Controls for tests and demos live under /_sim (controls.py; `confctl sim mind ...` drives them).
 """
 
 from __future__ import annotations
@@ -26,21 +25,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from . import media
-from .world import APP_ID, APP_TOKEN, Conference, Listener, Streaming, World
+from . import controls, media
+from .world import APP_ID, APP_TOKEN, Conference, Fail, Listener, Streaming, World
 
 LAYOUTS = ("mosaic", "selector", "presenting_mosaic", "presenting_selector")
 ROLES = ("moderator", "presenter", "speaker", "attendee")
 CALL_OUTCOMES = ("declined", "interrupted", "unavailable", "busy", "timeout", "error")
 SIP = re.compile(r'(?i)^(?:(?:"[^"]*"|[^"<>]*?)\s*<sips?:[^\s<>]+>|sips?:[^\s<>]+)$')
 RTMP = re.compile(r"(?i)^rtmps?://[^/\s]+(/\S*)?$")
-
-
-class Fail(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class Actor:
@@ -231,19 +223,12 @@ def create_app(config) -> Starlette:
         return JSONResponse({"started": conf.transcribing})
 
     # -- messages --------------------------------------------------------------------------------------
-    def message(conf: Conference, sender: str, send_to: str, text: str) -> dict:
-        if send_to not in (conf.id, APP_ID) and send_to not in conf.participants:
-            raise Fail(400, "sendTo must be the conference id, the application id or a participant of it")
-        msg = {"id": str(uuid.uuid4()), "sentTo": send_to, "sentBy": sender, "sentAt": int(time.time() * 1000),
-               "text": text}
-        return msg
-
     async def message_send(request):
         actor, conf = authenticate(request)
         data = await body_of(request)
         send_to = check(data, "sendTo", str, required=True)
         text = check(data, "text", str, required=True)
-        msg = message(conf, actor.id, send_to, text)
+        msg = world.message(conf, actor.id, send_to, text)
         if send_to in (conf.id, APP_ID):
             changed(actor, conf, "created", f"/messages/{msg['id']}", msg)
         return JSONResponse(msg)
@@ -450,101 +435,12 @@ def create_app(config) -> Starlette:
             if listener in conf.listeners:
                 conf.listeners.remove(listener)
 
-    # -- controls (not part of the Mind API) -------------------------------------------------------------
-    def control_conf(request) -> Conference:
-        conf = world.conference(request.path_params["conf_id"])
-        if conf is None:
-            raise Fail(404, f"conference {request.path_params['conf_id']} not found")
-        return conf
-
-    def who(conf: Conference, key) -> object:
-        p = world.find_participant(conf, str(key or ""))
-        if p is None:
-            raise Fail(404, f"no participant {key!r} in conference {conf.id}")
-        return p
-
-    def apply(conf: Conference, action: str, data: dict) -> dict:
-        """One participant-side change (it is notified like any change not made by the application)."""
-        if action == "join":
-            p = world.find_participant(conf, str(data.get("name") or ""))
-            if p is None:
-                p = world.add_participant(conf, name=data.get("name") or "guest", role=data.get("role") or "speaker",
-                                          online=True)
-                conf.notify("created", f"/participants/{p.id}", p.resource())
-            elif not p.online:
-                p.online = True
-                conf.notify("updated", f"/participants/{p.id}", p.resource())
-            return p.resource()
-        if action == "leave":
-            p = who(conf, data.get("participant"))
-            if p.online:
-                p.online = False
-                conf.notify("updated", f"/participants/{p.id}", p.resource())
-            return p.resource()
-        if action == "expel":
-            p = who(conf, data.get("participant"))
-            del conf.participants[p.id]
-            conf.notify("deleted", f"/participants/{p.id}")
-            return {"id": p.id}
-        if action == "speak":
-            p = who(conf, data.get("participant"))
-            if conf.recording or conf.transcribing:
-                world.utterance(conf, p.id, str(data.get("text") or ""))
-            return {"id": p.id, "transcribed": conf.recording or conf.transcribing}
-        if action == "message":
-            p = who(conf, data.get("participant"))
-            to = {"conference": conf.id, "application": APP_ID}.get(data.get("to") or "conference", data.get("to"))
-            msg = message(conf, p.id, to, str(data.get("text") or ""))
-            if to in (conf.id, APP_ID):
-                conf.notify("created", f"/messages/{msg['id']}", msg)
-            return msg
-        if action == "rename":
-            conf.name = str(data.get("name") or "")
-            conf.notify("updated", "/", conf.resource())
-            return conf.resource()
-        raise Fail(400, f"unknown action {action!r}")
-
-    async def control(request):
-        conf = control_conf(request)
-        data = await body_of(request, required=False)
-        return JSONResponse(apply(conf, request.path_params["action"], data))
-
-    async def control_end(request):
-        conf = control_conf(request)
-        world.end(conf)
-        return JSONResponse({"ended": conf.id, "code": 4000})
-
-    async def control_drop(request):
-        """Drop the conference's sockets (default 1012, not a Mind close code) and make the changes listed in
-        `then` before anyone can reconnect: a follower must find them by re-reading the conference."""
-        conf = control_conf(request)
-        data = await body_of(request, required=False)
-        dropped = len(conf.listeners)
-        conf.close_listeners(int(data.get("code") or 1012), "simulated network drop")
-        done = [apply(conf, item.get("action", ""), item) for item in data.get("then") or []]
-        return JSONResponse({"dropped": dropped, "changes": done})
-
-    async def control_state(request):
-        return JSONResponse({cid: {**c.resource(detailed=True), "listeners": len(c.listeners)}
-                             for cid, c in world.conferences.items()})
-
-    async def control_reset(request):
-        for conf in list(world.conferences.values()):
-            world.end(conf, 1000, "the simulator was reset")
-        world.seed()
-        return JSONResponse({"reset": True})
-
     async def failed(request, exc: Fail):
         return JSONResponse({"error": exc.message}, status_code=exc.status)
 
     conf_path = "/{app_id}/{conf_id}"
     part_path = conf_path + "/participants/{pid}"
-    routes = [
-        Route("/_sim/state", control_state, methods=["GET"]),
-        Route("/_sim/reset", control_reset, methods=["POST"]),
-        Route("/_sim/{conf_id}/end", control_end, methods=["POST"]),
-        Route("/_sim/{conf_id}/drop", control_drop, methods=["POST"]),
-        Route("/_sim/{conf_id}/{action}", control, methods=["POST"]),
+    routes = controls.routes(world, body_of) + [  # /_sim first: "/_sim/state" would match "/{app}/{conf}"
         Route("/{app_id}", conference_create, methods=["POST"]),
         Route(conf_path, conference_get, methods=["GET"]),
         Route(conf_path, conference_delete, methods=["DELETE"]),

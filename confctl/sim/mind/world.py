@@ -18,6 +18,15 @@ DEMO_CONFERENCE = CREDENTIALS["mind"]["conference"]
 DAY = 24 * 3600
 
 
+class Fail(Exception):
+    """An error answer: status and message (the body is {"error": message})."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 @dataclass
 class Participant:
     id: str
@@ -147,6 +156,12 @@ class World:
             p.layout = conf.layout
         conf.participants[p.id] = p
         return p
+
+    def message(self, conf: Conference, sender: str, send_to: str, text: str) -> dict:
+        if send_to not in (conf.id, APP_ID) and send_to not in conf.participants:
+            raise Fail(400, "sendTo must be the conference id, the application id or a participant of it")
+        return {"id": str(uuid.uuid4()), "sentTo": send_to, "sentBy": sender, "sentAt": int(time.time() * 1000),
+                "text": text}
 
     def utterance(self, conf: Conference, participant_id: str, text: str) -> None:
         start = conf.created
