@@ -19,7 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote_plus
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -292,7 +292,7 @@ def create_app(config: SimConfig) -> Starlette:
             try:
                 decoded = base64.b64decode(header[6:].strip()).decode()
                 cid, _, sec = decoded.partition(":")
-                client_id, secret = unquote(cid), unquote(sec)
+                client_id, secret = unquote_plus(cid), unquote_plus(sec)
             except ValueError:
                 client_id = secret = None
         if not client_id or CLIENTS.get(client_id) is None or not secrets.compare_digest(

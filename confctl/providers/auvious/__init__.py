@@ -1,0 +1,110 @@
+"""The Auvious RTC API provider (OAuth 2.0 client credentials, bearer tokens, long-poll events)."""
+
+from __future__ import annotations
+
+from confctl.http import Session
+from confctl.provider import Provider
+from confctl.providers import PROVIDERS
+from confctl.redact import MASK
+
+
+class AuviousSession(Session):
+    """Bearer auth from a cached client-credentials token; one re-fetch on a 401.
+
+    Auth kinds: "default" (bearer token), "client" (HTTP Basic client authentication, for the token endpoint).
+    """
+
+    provider = "auvious"
+
+    def __init__(self, profile, *, max_wait: float | None = None, timeout: float | None = None):
+        from confctl.state import state
+
+        from .oauth import TokenManager, default_token_url
+
+        self.profile = profile
+        base = profile.require("url")
+        self.client_id = profile.require("client_id")
+        self.token_url = profile.get("token_url") or default_token_url(base)
+        if not self.token_url.startswith(("http://", "https://")):
+            from confctl.errors import ConfigError
+
+            raise ConfigError(f"auvious token_url must be an http(s) URL (got {self.token_url!r})")
+        self._secret: str | None = None
+        super().__init__(base, verify=state.ca_bundle or profile.ca_bundle or True, max_wait=max_wait,
+                         timeout=timeout)
+        self.tokens = TokenManager(self, self.token_url, self.client_id, self.client_secret)
+
+    def client_secret(self) -> str:
+        """Read only when a token must be fetched (a keyring lookup is not free)."""
+        if self._secret is None:
+            self._secret = self.profile.require("client_secret")
+            self._secrets.append(self._secret)  # scrubbed from any error text
+        return self._secret
+
+    def auth_headers(self, kind: str = "default") -> dict[str, str]:
+        if kind.startswith("dry-run"):
+            return {"Authorization": ("Basic " if kind.endswith("client") else "Bearer ") + MASK}
+        if kind == "client":
+            return {"Authorization": self.tokens.client_auth_header()}
+        token = self.tokens.token()
+        if token not in self._secrets:
+            self._secrets.append(token)
+        return {"Authorization": f"Bearer {token}"}
+
+    def on_unauthorized(self, kind: str) -> bool:
+        """The server refused our token (revoked, or the clock drifted): fetch a new one, retry once."""
+        if kind == "client":
+            return False
+        rejected = self.tokens.record["access_token"] if self.tokens.record else None
+        self.tokens.token(rejected=rejected)
+        return True
+
+    def error_message(self, response):
+        """Auvious 400s carry a map of field -> message; OAuth errors carry error/error_description."""
+        try:
+            body = response.json()
+        except ValueError:
+            return super().error_message(response)
+        if isinstance(body, dict):
+            if isinstance(body.get("error_description"), str):
+                return f"{body.get('error', 'error')}: {body['error_description']}", None
+            if body and all(isinstance(v, str) for v in body.values()) and not {"error", "message"} & set(body):
+                return "; ".join(f"{k}: {v}" for k, v in body.items()), None
+        return super().error_message(response)
+
+
+class Auvious(Provider):
+    info = PROVIDERS["auvious"]
+
+    @property
+    def endpoints(self):
+        from .endpoints import ENDPOINTS
+
+        return ENDPOINTS
+
+    def session(self, profile, **kw):
+        return AuviousSession(profile, **kw)
+
+    def result(self, call, response):
+        if response.status_code == 204 and call.endpoint.handler is None:
+            from confctl import output
+
+            # 204 commands print no data; say on stderr what happened so a person at a terminal knows
+            target = call.values.get("stream") or call.values.get("conference") or ""
+            output.note(f"done: {' '.join(call.endpoint.command_path)} {target}".rstrip())
+        return super().result(call, response)
+
+    def check(self, session, profile):
+        active = session.request("GET", "/rtc-api/conferences/active").json()
+        from .oauth import metadata
+
+        return {"ok": True, "active_conferences": len(active or []),
+                "token": metadata(session.tokens.record, fetched=session.tokens.fetched)}
+
+    def follow(self, profile, options):
+        from .events import follow
+
+        return follow(self, profile, options)
+
+
+PROVIDER = Auvious()
