@@ -16,7 +16,6 @@ meanwhile (marked "resynced": true), then a `reconnected` record.
 from __future__ import annotations
 
 import json
-import queue
 import ssl
 import threading
 import time
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 from confctl import output
 from confctl.errors import AuthError, NotFoundError, StreamEnded, UsageError
 from confctl.events import envelope
+from confctl.events.merge import merge
 from confctl.http import USER_AGENT, backoff, log
 
 from .endpoints import path
@@ -254,35 +254,5 @@ def follow(profile, options):
     if len(conferences) == 1:
         yield from ConferenceFollower(profile, conferences[0], stop).run()
         return
-    merged: queue.Queue = queue.Queue(maxsize=10000)
     followers = [ConferenceFollower(profile, c, stop) for c in dict.fromkeys(conferences)]
-
-    def pump(follower):
-        try:
-            for event in follower.run():
-                merged.put(("event", event))
-        except BaseException as exc:  # handed to the consumer
-            merged.put(("error", exc))
-        finally:
-            merged.put(("done", None))
-
-    threads = [threading.Thread(target=pump, args=(f,), daemon=True) for f in followers]
-    for t in threads:
-        t.start()
-    running = len(threads)
-    try:
-        while running and not stop.is_set():
-            try:
-                kind, item = merged.get(timeout=RECV_TIMEOUT)
-            except queue.Empty:
-                continue
-            if kind == "done":
-                running -= 1
-            elif kind == "error":
-                raise item
-            else:
-                yield item
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(timeout=5)
+    yield from merge([f.run for f in followers], stop, poll=RECV_TIMEOUT)
