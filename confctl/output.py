@@ -100,10 +100,14 @@ def _cell(value: Any) -> str:
 def console(stream=None):
     from rich.console import Console
 
+    import os
+
     stream = stream or sys.stdout
     color = state.use_color(stream)
+    # A table sent to a pipe or file is not squeezed to 80 columns: lines stay whole for grep and less.
+    width = None if stream.isatty() else int(os.environ.get("COLUMNS") or 200)
     return Console(file=stream, no_color=not color, force_terminal=color if state.color == "always" else None,
-                   highlight=False, soft_wrap=False)
+                   highlight=False, soft_wrap=False, width=width)
 
 
 def table(data: Any, *, columns: Iterable[str] = (), title: str | None = None) -> None:
