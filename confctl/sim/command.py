@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from typing import Annotated, Optional
 
 import typer
 
-from confctl.sim.server import VENDORS
+from confctl.sim.server import VENDORS, optional_module
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
@@ -63,10 +62,6 @@ def serve(
 
 
 for _vendor in VENDORS:
-    try:
-        _module = importlib.import_module(f"confctl.sim.{_vendor}_controls")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"confctl.sim.{_vendor}_controls":
-            raise
-        continue
-    app.add_typer(_module.app, name=_vendor, help=f"Drive the {_vendor} simulator (for demos and tests).")
+    _controls = optional_module(f"confctl.sim.{_vendor}_controls")
+    if _controls is not None:
+        app.add_typer(_controls.app, name=_vendor, help=f"Drive the {_vendor} simulator (for demos and tests).")

@@ -123,6 +123,14 @@ class GatewaySim:
             return error(403, "Conference belongs to a different application")
         return room
 
+    def owned_room(self, request: Request) -> tuple[str, Room] | Response:
+        """Authenticate, then check the path's room exists and belongs to the caller (room-level endpoints)."""
+        app_id = self.auth(request)
+        if isinstance(app_id, Response):
+            return app_id
+        room = self.room_for(app_id, request.path_params["room_id"])
+        return room if isinstance(room, Response) else (app_id, room)
+
     def session_for(self, app_id: str, sid: str) -> CallSession | Response:
         sess = self.sessions.get(sid)
         if sess is None:
@@ -243,12 +251,10 @@ class GatewaySim:
             for r in chunk], "cursor": nxt})
 
     async def get_room(self, request: Request):
-        app_id = self.auth(request)
-        if isinstance(app_id, Response):
-            return app_id
-        room = self.room_for(app_id, request.path_params["room_id"])
-        if isinstance(room, Response):
-            return room
+        owned = self.owned_room(request)
+        if isinstance(owned, Response):
+            return owned
+        app_id, room = owned
         return JSONResponse({
             "room_id": room.room_id, "name": room.name, "created_at": str(int(room.created)),
             "members": len(self.members_of(room.room_id)), "playback_status": room.playback_status,
@@ -256,12 +262,10 @@ class GatewaySim:
             "playback_operation_id": room.playback_operation_id})
 
     async def members(self, request: Request):
-        app_id = self.auth(request)
-        if isinstance(app_id, Response):
-            return app_id
-        room = self.room_for(app_id, request.path_params["room_id"])
-        if isinstance(room, Response):
-            return room
+        owned = self.owned_room(request)
+        if isinstance(owned, Response):
+            return owned
+        app_id, room = owned
         paged = self.page(request, self.members_of(room.room_id), 50, 1000)
         if isinstance(paged, Response):
             return paged
@@ -271,12 +275,10 @@ class GatewaySim:
             "cursor": nxt})
 
     async def delete_room(self, request: Request):
-        app_id = self.auth(request)
-        if isinstance(app_id, Response):
-            return app_id
-        room = self.room_for(app_id, request.path_params["room_id"])
-        if isinstance(room, Response):
-            return room
+        owned = self.owned_room(request)
+        if isinstance(owned, Response):
+            return owned
+        app_id, room = owned
         for sess in self.sessions.values():
             if sess.room_id == room.room_id:
                 sess.room_id, sess.state, sess.muted = None, "idle", True
@@ -285,12 +287,10 @@ class GatewaySim:
         return JSONResponse({"room_id": room.room_id})
 
     async def play(self, request: Request):
-        app_id = self.auth(request)
-        if isinstance(app_id, Response):
-            return app_id
-        room = self.room_for(app_id, request.path_params["room_id"])
-        if isinstance(room, Response):
-            return room
+        owned = self.owned_room(request)
+        if isinstance(owned, Response):
+            return owned
+        app_id, room = owned
         body = await self.body(request)
         if isinstance(body, Response):
             return body
@@ -317,12 +317,10 @@ class GatewaySim:
         return JSONResponse({"operation_id": op, "status": "in_progress"}, status_code=202)
 
     async def control(self, request: Request):
-        app_id = self.auth(request)
-        if isinstance(app_id, Response):
-            return app_id
-        room = self.room_for(app_id, request.path_params["room_id"])
-        if isinstance(room, Response):
-            return room
+        owned = self.owned_room(request)
+        if isinstance(owned, Response):
+            return owned
+        app_id, room = owned
         action = request.url.path.rsplit("/", 1)[-1]
         volume = None
         if action == "volume":

@@ -36,6 +36,16 @@ class SimConfig:
     extra: dict = field(default_factory=dict)
 
 
+def optional_module(name: str):
+    """Import a vendor module that may not exist (a simulator or its controls); None when it does not."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise  # the module exists but something it imports is missing: a real error
+        return None
+
+
 def build_app(config: SimConfig):
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse
@@ -47,11 +57,8 @@ def build_app(config: SimConfig):
     routes = [Route("/", index)]
     mounted = []
     for vendor in config.vendors:
-        try:
-            module = importlib.import_module(f"confctl.sim.{vendor}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"confctl.sim.{vendor}":
-                raise
+        module = optional_module(f"confctl.sim.{vendor}")
+        if module is None:
             continue
         routes.append(Mount(f"/{vendor}", app=module.create_app(config)))
         mounted.append(vendor)
