@@ -230,8 +230,8 @@ class PexipSim:
         for sub in list(conf.subscribers):
             if only and sub.participant != only:
                 continue
-            if etype == "breakout_event" and sub.role != "chair":
-                continue
+            if (etype == "breakout_event" and sub.role != "chair") or (sub.dropped and etype != "disconnect"):
+                continue  # a dropped stream receives nothing more (except the reason it is being closed)
             sub.queue.put_nowait((eid, etype, data))
 
     def update(self, conf: Conference, room: Room, p: dict) -> None:
@@ -1045,6 +1045,10 @@ def create_app(config: SimConfig) -> Starlette:
                        audio_only=bool(body.get("audio_only")), service=service)
             sim.add(conf, conf.main, p)
             return JSONResponse(public(p))
+        if what == "refer":  # the node tells confctl's participants to move to another conference
+            for sub in conf.subscribers:
+                sub.queue.put_nowait((sim.event_id(), "refer", {"alias": body.get("to") or "meet.open"}))
+            return JSONResponse({"referred": len(conf.subscribers)})
         room, p = find(conf, str(body.get("participant") or ""))
         if p is None:
             return JSONResponse({"error": f"no participant {body.get('participant')!r} in {alias}"}, status_code=404)

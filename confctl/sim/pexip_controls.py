@@ -83,6 +83,13 @@ def hand(who: Who, lower: Annotated[bool, typer.Option("--lower", help="lower in
     _call(url, "hand", {"conference": _conf(conference), "participant": who, "raise": not lower})
 
 
+@app.command("refer")
+def refer(to: Annotated[str, typer.Argument(help="alias the followers are referred to")],
+          conference: ConfOpt = None, url: UrlOpt = None):
+    """Send a `refer` event to every event stream of the conference."""
+    _print(_call(url, "refer", {"conference": _conf(conference), "to": to}))
+
+
 @app.command("drop-streams")
 def drop_streams(down: Annotated[float, typer.Option(help="refuse new event streams (503) for S seconds",
                                                      metavar="S")] = 0.0, url: UrlOpt = None):
