@@ -47,7 +47,10 @@ class Printer:
             code = _COLORS.get(etype, "36")
             etype = f"\x1b[{code}m{etype}\x1b[0m"
             clock = f"\x1b[2m{clock}\x1b[0m"
-        parts = [clock, source, event.get("conference") or "-", etype, summary(event.get("data"))]
+        where = event.get("conference") or "-"
+        if event.get("breakout"):  # Pexip breakout rooms: same conference, another room
+            where += f"[breakout {str(event['breakout'])[:8]}]"
+        parts = [clock, source, where, etype, summary(event.get("data"))]
         return "  ".join(p for p in parts if p)
 
     def print(self, event: dict) -> None:
