@@ -34,10 +34,11 @@ _confctl_subcommands() {
         "pexip token") echo "refresh release request" ;;
         "pexip video-mix") echo "configure create delete" ;;
         "profile") echo "add edit list remove show test use" ;;
-        "sim") echo "gateway mind pexip serve" ;;
+        "sim") echo "auvious gateway mind pexip serve" ;;
+        "sim auvious") echo "activity expire-tokens reset revoke-tokens state" ;;
         "sim gateway") echo "calls webhook" ;;
         "sim mind") echo "drop end expel join leave message reset speak" ;;
-        "sim pexip") echo "drop-streams hand join leave maintenance present reset speak state ttl" ;;
+        "sim pexip") echo "drop-streams hand join leave maintenance present refer reset speak state ttl" ;;
     esac
 }
 
@@ -265,6 +266,12 @@ _confctl_options() {
         "profile test") echo "--provider -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "profile use") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "sim auvious") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "sim auvious activity") echo "--user --delay --url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "sim auvious expire-tokens") echo "--url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "sim auvious reset") echo "--url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "sim auvious revoke-tokens") echo "--url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "sim auvious state") echo "--url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim gateway") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim gateway calls") echo "--count -n --room --url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim gateway webhook") echo "--url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
@@ -284,6 +291,7 @@ _confctl_options() {
         "sim pexip leave") echo "--conference -c --url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim pexip maintenance") echo "--url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim pexip present") echo "--frames --stop --conference -c --url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "sim pexip refer") echo "--conference -c --url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim pexip reset") echo "--url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim pexip speak") echo "--vad --conference -c --url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim pexip state") echo "--conference -c --url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
@@ -516,6 +524,12 @@ _confctl_valued() {
         "profile test") echo "--provider -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "profile use") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "sim auvious") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "sim auvious activity") echo "--user --delay --url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "sim auvious expire-tokens") echo "--url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "sim auvious reset") echo "--url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "sim auvious revoke-tokens") echo "--url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "sim auvious state") echo "--url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim gateway") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim gateway calls") echo "--count -n --room --url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim gateway webhook") echo "--url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
@@ -535,6 +549,7 @@ _confctl_valued() {
         "sim pexip leave") echo "--conference -c --url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim pexip maintenance") echo "--url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim pexip present") echo "--frames --conference -c --url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "sim pexip refer") echo "--conference -c --url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim pexip reset") echo "--url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim pexip speak") echo "--vad --conference -c --url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim pexip state") echo "--conference -c --url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
@@ -1502,6 +1517,30 @@ _confctl_values() {
         "sim|--output") echo "table json jsonl yaml id" ;;
         "sim|--color") echo "auto always never" ;;
         "sim|--ca-bundle") echo "@file" ;;
+        "sim auvious|-o") echo "table json jsonl yaml id" ;;
+        "sim auvious|--output") echo "table json jsonl yaml id" ;;
+        "sim auvious|--color") echo "auto always never" ;;
+        "sim auvious|--ca-bundle") echo "@file" ;;
+        "sim auvious activity|-o") echo "table json jsonl yaml id" ;;
+        "sim auvious activity|--output") echo "table json jsonl yaml id" ;;
+        "sim auvious activity|--color") echo "auto always never" ;;
+        "sim auvious activity|--ca-bundle") echo "@file" ;;
+        "sim auvious expire-tokens|-o") echo "table json jsonl yaml id" ;;
+        "sim auvious expire-tokens|--output") echo "table json jsonl yaml id" ;;
+        "sim auvious expire-tokens|--color") echo "auto always never" ;;
+        "sim auvious expire-tokens|--ca-bundle") echo "@file" ;;
+        "sim auvious reset|-o") echo "table json jsonl yaml id" ;;
+        "sim auvious reset|--output") echo "table json jsonl yaml id" ;;
+        "sim auvious reset|--color") echo "auto always never" ;;
+        "sim auvious reset|--ca-bundle") echo "@file" ;;
+        "sim auvious revoke-tokens|-o") echo "table json jsonl yaml id" ;;
+        "sim auvious revoke-tokens|--output") echo "table json jsonl yaml id" ;;
+        "sim auvious revoke-tokens|--color") echo "auto always never" ;;
+        "sim auvious revoke-tokens|--ca-bundle") echo "@file" ;;
+        "sim auvious state|-o") echo "table json jsonl yaml id" ;;
+        "sim auvious state|--output") echo "table json jsonl yaml id" ;;
+        "sim auvious state|--color") echo "auto always never" ;;
+        "sim auvious state|--ca-bundle") echo "@file" ;;
         "sim gateway|-o") echo "table json jsonl yaml id" ;;
         "sim gateway|--output") echo "table json jsonl yaml id" ;;
         "sim gateway|--color") echo "auto always never" ;;
@@ -1578,6 +1617,10 @@ _confctl_values() {
         "sim pexip present|--output") echo "table json jsonl yaml id" ;;
         "sim pexip present|--color") echo "auto always never" ;;
         "sim pexip present|--ca-bundle") echo "@file" ;;
+        "sim pexip refer|-o") echo "table json jsonl yaml id" ;;
+        "sim pexip refer|--output") echo "table json jsonl yaml id" ;;
+        "sim pexip refer|--color") echo "auto always never" ;;
+        "sim pexip refer|--ca-bundle") echo "@file" ;;
         "sim pexip reset|-o") echo "table json jsonl yaml id" ;;
         "sim pexip reset|--output") echo "table json jsonl yaml id" ;;
         "sim pexip reset|--color") echo "auto always never" ;;

@@ -448,6 +448,18 @@ function __confctl_valued
             printf '%s\n' '-p' '--profile' '-o' '--output' '--query' '--max-wait' '--color' '--ca-bundle'
         case 'sim'
             printf '%s\n' '-p' '--profile' '-o' '--output' '--query' '--max-wait' '--color' '--ca-bundle'
+        case 'sim auvious'
+            printf '%s\n' '-p' '--profile' '-o' '--output' '--query' '--max-wait' '--color' '--ca-bundle'
+        case 'sim auvious activity'
+            printf '%s\n' '--user' '--delay' '--url' '-p' '--profile' '-o' '--output' '--query' '--max-wait' '--color' '--ca-bundle'
+        case 'sim auvious expire-tokens'
+            printf '%s\n' '--url' '-p' '--profile' '-o' '--output' '--query' '--max-wait' '--color' '--ca-bundle'
+        case 'sim auvious reset'
+            printf '%s\n' '--url' '-p' '--profile' '-o' '--output' '--query' '--max-wait' '--color' '--ca-bundle'
+        case 'sim auvious revoke-tokens'
+            printf '%s\n' '--url' '-p' '--profile' '-o' '--output' '--query' '--max-wait' '--color' '--ca-bundle'
+        case 'sim auvious state'
+            printf '%s\n' '--url' '-p' '--profile' '-o' '--output' '--query' '--max-wait' '--color' '--ca-bundle'
         case 'sim gateway'
             printf '%s\n' '-p' '--profile' '-o' '--output' '--query' '--max-wait' '--color' '--ca-bundle'
         case 'sim gateway calls'
@@ -486,6 +498,8 @@ function __confctl_valued
             printf '%s\n' '--url' '-p' '--profile' '-o' '--output' '--query' '--max-wait' '--color' '--ca-bundle'
         case 'sim pexip present'
             printf '%s\n' '--frames' '--conference' '-c' '--url' '-p' '--profile' '-o' '--output' '--query' '--max-wait' '--color' '--ca-bundle'
+        case 'sim pexip refer'
+            printf '%s\n' '--conference' '-c' '--url' '-p' '--profile' '-o' '--output' '--query' '--max-wait' '--color' '--ca-bundle'
         case 'sim pexip reset'
             printf '%s\n' '--url' '-p' '--profile' '-o' '--output' '--query' '--max-wait' '--color' '--ca-bundle'
         case 'sim pexip speak'
@@ -560,13 +574,15 @@ function __confctl_subcommands
         case 'profile'
             printf '%s\n' 'add' 'edit' 'list' 'remove' 'show' 'test' 'use'
         case 'sim'
-            printf '%s\n' 'gateway' 'mind' 'pexip' 'serve'
+            printf '%s\n' 'auvious' 'gateway' 'mind' 'pexip' 'serve'
+        case 'sim auvious'
+            printf '%s\n' 'activity' 'expire-tokens' 'reset' 'revoke-tokens' 'state'
         case 'sim gateway'
             printf '%s\n' 'calls' 'webhook'
         case 'sim mind'
             printf '%s\n' 'drop' 'end' 'expel' 'join' 'leave' 'message' 'reset' 'speak'
         case 'sim pexip'
-            printf '%s\n' 'drop-streams' 'hand' 'join' 'leave' 'maintenance' 'present' 'reset' 'speak' 'state' 'ttl'
+            printf '%s\n' 'drop-streams' 'hand' 'join' 'leave' 'maintenance' 'present' 'refer' 'reset' 'speak' 'state' 'ttl'
     end
 end
 
@@ -702,7 +718,7 @@ complete -c confctl -n '__confctl_at \'auvious conference create\'' -l 'mode' -x
 complete -c confctl -n '__confctl_at \'auvious conference create\'' -l 'organization' -x -d 'organization id (internal use)'
 complete -c confctl -n '__confctl_at \'auvious conference create\'' -l 'creator-endpoint' -x -d 'the creator\'s user endpoint id'
 complete -c confctl -n '__confctl_at \'auvious conference create\'' -l 'interaction' -x -d 'interaction id this conference belongs to'
-complete -c confctl -n '__confctl_at \'auvious conference create\'' -l 'meta' -x -d 'string metadata entry (repeatable; KEY:=JSON for a typed value)'
+complete -c confctl -n '__confctl_at \'auvious conference create\'' -l 'meta' -x -d 'string metadata entry (repeatable)'
 complete -c confctl -n '__confctl_at \'auvious conference create\'' -l 'meta-json' -x -d 'string metadata as a JSON object (JSON, @file or - for stdin)'
 complete -c confctl -n '__confctl_at \'auvious conference create\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'auvious conference create\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
@@ -732,7 +748,7 @@ complete -c confctl -n '__confctl_at \'auvious conference end\'' -s 'y' -l 'yes'
 complete -c confctl -n '__confctl_at \'auvious conference end\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl auvious conference events
-complete -c confctl -n '__confctl_at \'auvious conference events\'' -l 'since' -s 'v' -x -d 'conference version to start from (0..None)'
+complete -c confctl -n '__confctl_at \'auvious conference events\'' -l 'since' -s 'v' -x -d 'conference version to start from (>= 0)'
 complete -c confctl -n '__confctl_at \'auvious conference events\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'auvious conference events\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
 complete -c confctl -n '__confctl_at \'auvious conference events\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
@@ -760,7 +776,7 @@ complete -c confctl -n '__confctl_at \'auvious conference get\'' -l 'ca-bundle' 
 
 # confctl auvious conference join
 complete -c confctl -n '__confctl_at \'auvious conference join\'' -l 'endpoint' -s 'e' -x -d 'the joining user endpoint id'
-complete -c confctl -n '__confctl_at \'auvious conference join\'' -l 'meta' -x -d 'metadata entry (repeatable; KEY:=JSON for a typed value) (KEY=VALUE or KEY:=JSON)'
+complete -c confctl -n '__confctl_at \'auvious conference join\'' -l 'meta' -x -d 'metadata entry (repeatable) (KEY=VALUE or KEY:=JSON)'
 complete -c confctl -n '__confctl_at \'auvious conference join\'' -l 'meta-json' -x -d 'metadata as a JSON object (JSON, @file or - for stdin)'
 complete -c confctl -n '__confctl_at \'auvious conference join\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'auvious conference join\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
@@ -833,11 +849,11 @@ complete -c confctl -n '__confctl_at \'auvious conference metadata set\'' -s 'y'
 complete -c confctl -n '__confctl_at \'auvious conference metadata set\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl auvious conference send-event
-complete -c confctl -n '__confctl_at \'auvious conference send-event\'' -l 'field' -s 'f' -x -d 'event attribute (repeatable; KEY:=JSON for a typed value) (KEY=VALUE or KEY:=JSON)'
+complete -c confctl -n '__confctl_at \'auvious conference send-event\'' -l 'field' -s 'f' -x -d 'event attribute (repeatable) (KEY=VALUE or KEY:=JSON)'
 complete -c confctl -n '__confctl_at \'auvious conference send-event\'' -l 'data' -s 'd' -x -d 'event attributes as a JSON object (--field entries override it) (JSON, @file or - for stdin)'
-complete -c confctl -n '__confctl_at \'auvious conference send-event\'' -l 'timestamp' -x -d 'event time, ISO-8601 instant (default: now) (ISO-8601 instant, e.g.'
+complete -c confctl -n '__confctl_at \'auvious conference send-event\'' -l 'timestamp' -x -d 'event time (default: now) (ISO-8601 instant, e.g.'
 complete -c confctl -n '__confctl_at \'auvious conference send-event\'' -l 'qos' -x -a 'BEST_EFFORT AT_LEAST_ONCE' -d 'delivery guarantee [BEST_EFFORT|AT_LEAST_ONCE]'
-complete -c confctl -n '__confctl_at \'auvious conference send-event\'' -l 'mask' -x -d 'JSONPath of a string field to mask when the event is stored or logged (repeatable) (JSONPath, e.g.'
+complete -c confctl -n '__confctl_at \'auvious conference send-event\'' -l 'mask' -x -d 'a string field to mask when the event is stored or logged (repeatable) (JSONPath, e.g.'
 complete -c confctl -n '__confctl_at \'auvious conference send-event\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'auvious conference send-event\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
 complete -c confctl -n '__confctl_at \'auvious conference send-event\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
@@ -995,11 +1011,11 @@ complete -c confctl -n '__confctl_at \'auvious stream\'' -l 'ca-bundle' -r -F -d
 # confctl auvious stream publish
 complete -c confctl -n '__confctl_at \'auvious stream publish\'' -l 'endpoint' -s 'e' -x -d 'your user endpoint id'
 complete -c confctl -n '__confctl_at \'auvious stream publish\'' -l 'type' -s 't' -x -a 'MIC CAM SCREEN MIC_AND_CAM' -d 'stream type [MIC|CAM|SCREEN|MIC_AND_CAM]'
-complete -c confctl -n '__confctl_at \'auvious stream publish\'' -l 'sdp' -x -d 'SDP offer: FILE, @FILE, - (stdin) or inline text (SDP: FILE, @FILE, - (stdin) or inline text starting with v=0)'
+complete -c confctl -n '__confctl_at \'auvious stream publish\'' -l 'sdp' -x -d 'SDP offer (SDP: FILE, @FILE, - (stdin) or inline text starting with v=0)'
 complete -c confctl -n '__confctl_at \'auvious stream publish\'' -l 'answer' -r -F -d 'write the SDP answer to FILE (mode 0600) or - (stdout, raw); the stream id goes to stderr'
 complete -c confctl -n '__confctl_at \'auvious stream publish\'' -l 'stream-id' -x -d 'stream id (default: server\'s)'
 complete -c confctl -n '__confctl_at \'auvious stream publish\'' -l 'bitrate' -x -d 'video bitrate in bits per second (1..2147483647)'
-complete -c confctl -n '__confctl_at \'auvious stream publish\'' -l 'meta' -x -d 'metadata entry (repeatable; KEY:=JSON for a typed value) (KEY=VALUE or KEY:=JSON)'
+complete -c confctl -n '__confctl_at \'auvious stream publish\'' -l 'meta' -x -d 'metadata entry (repeatable) (KEY=VALUE or KEY:=JSON)'
 complete -c confctl -n '__confctl_at \'auvious stream publish\'' -l 'meta-json' -x -d 'metadata as a JSON object (JSON, @file or - for stdin)'
 complete -c confctl -n '__confctl_at \'auvious stream publish\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'auvious stream publish\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
@@ -1017,8 +1033,8 @@ complete -c confctl -n '__confctl_at \'auvious stream publish\'' -l 'ca-bundle' 
 complete -c confctl -n '__confctl_at \'auvious stream publish-ice\'' -l 'endpoint' -s 'e' -x -d 'your user endpoint id'
 complete -c confctl -n '__confctl_at \'auvious stream publish-ice\'' -l 'candidate' -x -d 'ICE candidate line, e.g.'
 complete -c confctl -n '__confctl_at \'auvious stream publish-ice\'' -l 'sdp-mid' -x -d 'sdpMid for --candidate lines'
-complete -c confctl -n '__confctl_at \'auvious stream publish-ice\'' -l 'sdp-mline-index' -x -d 'sdpMLineIndex for --candidate lines (0..None)'
-complete -c confctl -n '__confctl_at \'auvious stream publish-ice\'' -l 'candidates' -r -F -d 'candidates from a file or stdin: a JSON array of {candidate, sdpMid, sdpMLineIndex}, JSON Lines, or one candidate per line (JSON array, JSON Lines or one candidate per line; FILE or -)'
+complete -c confctl -n '__confctl_at \'auvious stream publish-ice\'' -l 'sdp-mline-index' -x -d 'sdpMLineIndex for --candidate lines (>= 0)'
+complete -c confctl -n '__confctl_at \'auvious stream publish-ice\'' -l 'candidates' -r -F -d 'ICE candidates from a file or stdin (JSON array, JSON Lines or one candidate per line; FILE or -)'
 complete -c confctl -n '__confctl_at \'auvious stream publish-ice\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'auvious stream publish-ice\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
 complete -c confctl -n '__confctl_at \'auvious stream publish-ice\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
@@ -1093,10 +1109,10 @@ complete -c confctl -n '__confctl_at \'auvious stream unpublish\'' -l 'ca-bundle
 
 # confctl auvious stream view
 complete -c confctl -n '__confctl_at \'auvious stream view\'' -l 'endpoint' -s 'e' -x -d 'the viewer\'s user endpoint id'
-complete -c confctl -n '__confctl_at \'auvious stream view\'' -l 'sdp' -x -d 'SDP offer: FILE, @FILE, - (stdin) or inline text (SDP: FILE, @FILE, - (stdin) or inline text starting with v=0)'
+complete -c confctl -n '__confctl_at \'auvious stream view\'' -l 'sdp' -x -d 'SDP offer (SDP: FILE, @FILE, - (stdin) or inline text starting with v=0)'
 complete -c confctl -n '__confctl_at \'auvious stream view\'' -l 'answer' -r -F -d 'write the SDP answer to FILE (mode 0600) or - (stdout, raw); the viewer id goes to stderr'
 complete -c confctl -n '__confctl_at \'auvious stream view\'' -l 'viewer' -x -d 'viewer id (default: the server\'s)'
-complete -c confctl -n '__confctl_at \'auvious stream view\'' -l 'meta' -x -d 'string metadata entry (repeatable; KEY:=JSON for a typed value)'
+complete -c confctl -n '__confctl_at \'auvious stream view\'' -l 'meta' -x -d 'string metadata entry (repeatable)'
 complete -c confctl -n '__confctl_at \'auvious stream view\'' -l 'meta-json' -x -d 'string metadata as a JSON object (JSON, @file or - for stdin)'
 complete -c confctl -n '__confctl_at \'auvious stream view\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'auvious stream view\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
@@ -1115,8 +1131,8 @@ complete -c confctl -n '__confctl_at \'auvious stream view-ice\'' -l 'endpoint' 
 complete -c confctl -n '__confctl_at \'auvious stream view-ice\'' -l 'viewer' -x -d 'viewer id from `stream view`'
 complete -c confctl -n '__confctl_at \'auvious stream view-ice\'' -l 'candidate' -x -d 'ICE candidate line, e.g.'
 complete -c confctl -n '__confctl_at \'auvious stream view-ice\'' -l 'sdp-mid' -x -d 'sdpMid for --candidate lines'
-complete -c confctl -n '__confctl_at \'auvious stream view-ice\'' -l 'sdp-mline-index' -x -d 'sdpMLineIndex for --candidate lines (0..None)'
-complete -c confctl -n '__confctl_at \'auvious stream view-ice\'' -l 'candidates' -r -F -d 'candidates from a file or stdin: a JSON array of {candidate, sdpMid, sdpMLineIndex}, JSON Lines, or one candidate per line (JSON array, JSON Lines or one candidate per line; FILE or -)'
+complete -c confctl -n '__confctl_at \'auvious stream view-ice\'' -l 'sdp-mline-index' -x -d 'sdpMLineIndex for --candidate lines (>= 0)'
+complete -c confctl -n '__confctl_at \'auvious stream view-ice\'' -l 'candidates' -r -F -d 'ICE candidates from a file or stdin (JSON array, JSON Lines or one candidate per line; FILE or -)'
 complete -c confctl -n '__confctl_at \'auvious stream view-ice\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'auvious stream view-ice\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
 complete -c confctl -n '__confctl_at \'auvious stream view-ice\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
@@ -1418,7 +1434,7 @@ complete -c confctl -n '__confctl_at \'gateway session\'' -l 'ca-bundle' -r -F -
 # confctl gateway session join
 complete -c confctl -n '__confctl_at \'gateway session join\'' -l 'room' -x -d 'room to join (must look like {5-char-prefix}-room-{uuid})'
 complete -c confctl -n '__confctl_at \'gateway session join\'' -l 'from-file' -r -F -d 'read ids from FILE (- for stdin): one per line, or JSON Lines'
-complete -c confctl -n '__confctl_at \'gateway session join\'' -l 'concurrency' -x -d 'requests in flight at once (range 1..32)'
+complete -c confctl -n '__confctl_at \'gateway session join\'' -l 'concurrency' -x -d 'requests in flight at once'
 complete -c confctl -n '__confctl_at \'gateway session join\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'gateway session join\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
 complete -c confctl -n '__confctl_at \'gateway session join\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
@@ -1433,7 +1449,7 @@ complete -c confctl -n '__confctl_at \'gateway session join\'' -l 'ca-bundle' -r
 
 # confctl gateway session leave
 complete -c confctl -n '__confctl_at \'gateway session leave\'' -l 'from-file' -r -F -d 'read ids from FILE (- for stdin): one per line, or JSON Lines'
-complete -c confctl -n '__confctl_at \'gateway session leave\'' -l 'concurrency' -x -d 'requests in flight at once (range 1..32)'
+complete -c confctl -n '__confctl_at \'gateway session leave\'' -l 'concurrency' -x -d 'requests in flight at once'
 complete -c confctl -n '__confctl_at \'gateway session leave\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'gateway session leave\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
 complete -c confctl -n '__confctl_at \'gateway session leave\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
@@ -1448,7 +1464,7 @@ complete -c confctl -n '__confctl_at \'gateway session leave\'' -l 'ca-bundle' -
 
 # confctl gateway session mute
 complete -c confctl -n '__confctl_at \'gateway session mute\'' -l 'from-file' -r -F -d 'read ids from FILE (- for stdin): one per line, or JSON Lines'
-complete -c confctl -n '__confctl_at \'gateway session mute\'' -l 'concurrency' -x -d 'requests in flight at once (range 1..32)'
+complete -c confctl -n '__confctl_at \'gateway session mute\'' -l 'concurrency' -x -d 'requests in flight at once'
 complete -c confctl -n '__confctl_at \'gateway session mute\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'gateway session mute\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
 complete -c confctl -n '__confctl_at \'gateway session mute\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
@@ -1463,7 +1479,7 @@ complete -c confctl -n '__confctl_at \'gateway session mute\'' -l 'ca-bundle' -r
 
 # confctl gateway session unmute
 complete -c confctl -n '__confctl_at \'gateway session unmute\'' -l 'from-file' -r -F -d 'read ids from FILE (- for stdin): one per line, or JSON Lines'
-complete -c confctl -n '__confctl_at \'gateway session unmute\'' -l 'concurrency' -x -d 'requests in flight at once (range 1..32)'
+complete -c confctl -n '__confctl_at \'gateway session unmute\'' -l 'concurrency' -x -d 'requests in flight at once'
 complete -c confctl -n '__confctl_at \'gateway session unmute\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'gateway session unmute\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
 complete -c confctl -n '__confctl_at \'gateway session unmute\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
@@ -1582,7 +1598,7 @@ complete -c confctl -n '__confctl_at \'mind conference create\'' -s 'y' -l 'yes'
 complete -c confctl -n '__confctl_at \'mind conference create\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind conference delete
-complete -c confctl -n '__confctl_at \'mind conference delete\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind conference delete\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind conference delete\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'mind conference delete\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
 complete -c confctl -n '__confctl_at \'mind conference delete\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
@@ -1596,7 +1612,7 @@ complete -c confctl -n '__confctl_at \'mind conference delete\'' -s 'y' -l 'yes'
 complete -c confctl -n '__confctl_at \'mind conference delete\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind conference get
-complete -c confctl -n '__confctl_at \'mind conference get\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind conference get\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind conference get\'' -l 'detailed' -l 'no-detailed' -d 'include the transcription, participants and (application only) streamings'
 complete -c confctl -n '__confctl_at \'mind conference get\'' -l 'as-participant' -x -d 'act as a participant, with its token read from SOURCE: - (stdin), env:VAR, or a file (never the token itself; participant-only commands default to $CONFCTL_MIND_PARTICIPANT_TOKEN)'
 complete -c confctl -n '__confctl_at \'mind conference get\'' -s 'h' -l 'help' -d 'Show the help and exit.'
@@ -1612,7 +1628,7 @@ complete -c confctl -n '__confctl_at \'mind conference get\'' -s 'y' -l 'yes' -d
 complete -c confctl -n '__confctl_at \'mind conference get\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind conference update
-complete -c confctl -n '__confctl_at \'mind conference update\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind conference update\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind conference update\'' -l 'name' -x -d 'new conference name'
 complete -c confctl -n '__confctl_at \'mind conference update\'' -l 'as-participant' -x -d 'act as a participant, with its token read from SOURCE: - (stdin), env:VAR, or a file (never the token itself; participant-only commands default to $CONFCTL_MIND_PARTICIPANT_TOKEN)'
 complete -c confctl -n '__confctl_at \'mind conference update\'' -l 'data' -s 'd' -x -d 'request body as JSON, @file or - (stdin); options override its fields'
@@ -1678,7 +1694,7 @@ complete -c confctl -n '__confctl_at \'mind message\'' -s 'y' -l 'yes' -d 'confi
 complete -c confctl -n '__confctl_at \'mind message\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind message send
-complete -c confctl -n '__confctl_at \'mind message send\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind message send\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind message send\'' -l 'to' -x -d 'conference (everyone and the application; default), application, or a participant id (conference|application|PARTICIPANT_ID)'
 complete -c confctl -n '__confctl_at \'mind message send\'' -l 'as-participant' -x -d 'act as a participant, with its token read from SOURCE: - (stdin), env:VAR, or a file (never the token itself; participant-only commands default to $CONFCTL_MIND_PARTICIPANT_TOKEN)'
 complete -c confctl -n '__confctl_at \'mind message send\'' -s 'h' -l 'help' -d 'Show the help and exit.'
@@ -1717,7 +1733,7 @@ complete -c confctl -n '__confctl_at \'mind participant\'' -s 'y' -l 'yes' -d 'c
 complete -c confctl -n '__confctl_at \'mind participant\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind participant create
-complete -c confctl -n '__confctl_at \'mind participant create\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind participant create\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind participant create\'' -l 'name' -x -d 'display name'
 complete -c confctl -n '__confctl_at \'mind participant create\'' -l 'priority' -x -d 'priority (a number >= 0) (>= 0)'
 complete -c confctl -n '__confctl_at \'mind participant create\'' -l 'role' -x -a 'moderator presenter speaker attendee' -d 'role (server default: speaker) [moderator|presenter|speaker|attendee]'
@@ -1738,9 +1754,9 @@ complete -c confctl -n '__confctl_at \'mind participant create\'' -s 'y' -l 'yes
 complete -c confctl -n '__confctl_at \'mind participant create\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind participant delete
-complete -c confctl -n '__confctl_at \'mind participant delete\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind participant delete\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind participant delete\'' -l 'from-file' -r -F -d 'read ids from FILE (- for stdin): one per line, or JSON Lines'
-complete -c confctl -n '__confctl_at \'mind participant delete\'' -l 'concurrency' -x -d 'requests in flight at once (range 1..32)'
+complete -c confctl -n '__confctl_at \'mind participant delete\'' -l 'concurrency' -x -d 'requests in flight at once'
 complete -c confctl -n '__confctl_at \'mind participant delete\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'mind participant delete\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
 complete -c confctl -n '__confctl_at \'mind participant delete\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
@@ -1754,7 +1770,7 @@ complete -c confctl -n '__confctl_at \'mind participant delete\'' -s 'y' -l 'yes
 complete -c confctl -n '__confctl_at \'mind participant delete\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind participant delete-all
-complete -c confctl -n '__confctl_at \'mind participant delete-all\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind participant delete-all\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind participant delete-all\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'mind participant delete-all\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
 complete -c confctl -n '__confctl_at \'mind participant delete-all\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
@@ -1768,9 +1784,9 @@ complete -c confctl -n '__confctl_at \'mind participant delete-all\'' -s 'y' -l 
 complete -c confctl -n '__confctl_at \'mind participant delete-all\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind participant dial
-complete -c confctl -n '__confctl_at \'mind participant dial\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
-complete -c confctl -n '__confctl_at \'mind participant dial\'' -l 'from' -x -d 'caller: a SIP URI, optionally with a display name (must be a sip: or sips: URI, optionally with a display name, e.g.'
-complete -c confctl -n '__confctl_at \'mind participant dial\'' -l 'to' -x -d 'callee: a SIP URI, optionally with a display name (must be a sip: or sips: URI, optionally with a display name, e.g.'
+complete -c confctl -n '__confctl_at \'mind participant dial\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind participant dial\'' -l 'from' -x -d 'caller (must be a sip: or sips: URI, optionally with a display name, e.g.'
+complete -c confctl -n '__confctl_at \'mind participant dial\'' -l 'to' -x -d 'callee (must be a sip: or sips: URI, optionally with a display name, e.g.'
 complete -c confctl -n '__confctl_at \'mind participant dial\'' -l 'proxy' -x -d 'SIP proxy to route the call through (must be a sip: or sips: URI, e.g.'
 complete -c confctl -n '__confctl_at \'mind participant dial\'' -l 'timeout' -x -d 'seconds to wait for an answer (server default 30) (5..30)'
 complete -c confctl -n '__confctl_at \'mind participant dial\'' -l 'as-participant' -x -d 'act as a participant, with its token read from SOURCE: - (stdin), env:VAR, or a file (never the token itself; participant-only commands default to $CONFCTL_MIND_PARTICIPANT_TOKEN)'
@@ -1787,7 +1803,7 @@ complete -c confctl -n '__confctl_at \'mind participant dial\'' -s 'y' -l 'yes' 
 complete -c confctl -n '__confctl_at \'mind participant dial\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind participant forward
-complete -c confctl -n '__confctl_at \'mind participant forward\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind participant forward\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind participant forward\'' -l 'as-participant' -x -d 'act as a participant, with its token read from SOURCE: - (stdin), env:VAR, or a file (never the token itself; participant-only commands default to $CONFCTL_MIND_PARTICIPANT_TOKEN)'
 complete -c confctl -n '__confctl_at \'mind participant forward\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'mind participant forward\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
@@ -1802,7 +1818,7 @@ complete -c confctl -n '__confctl_at \'mind participant forward\'' -s 'y' -l 'ye
 complete -c confctl -n '__confctl_at \'mind participant forward\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind participant get
-complete -c confctl -n '__confctl_at \'mind participant get\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind participant get\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind participant get\'' -l 'as-participant' -x -d 'act as a participant, with its token read from SOURCE: - (stdin), env:VAR, or a file (never the token itself; participant-only commands default to $CONFCTL_MIND_PARTICIPANT_TOKEN)'
 complete -c confctl -n '__confctl_at \'mind participant get\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'mind participant get\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
@@ -1817,7 +1833,7 @@ complete -c confctl -n '__confctl_at \'mind participant get\'' -s 'y' -l 'yes' -
 complete -c confctl -n '__confctl_at \'mind participant get\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind participant hangup
-complete -c confctl -n '__confctl_at \'mind participant hangup\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind participant hangup\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind participant hangup\'' -l 'as-participant' -x -d 'act as a participant, with its token read from SOURCE: - (stdin), env:VAR, or a file (never the token itself; participant-only commands default to $CONFCTL_MIND_PARTICIPANT_TOKEN)'
 complete -c confctl -n '__confctl_at \'mind participant hangup\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'mind participant hangup\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
@@ -1832,7 +1848,7 @@ complete -c confctl -n '__confctl_at \'mind participant hangup\'' -s 'y' -l 'yes
 complete -c confctl -n '__confctl_at \'mind participant hangup\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind participant list
-complete -c confctl -n '__confctl_at \'mind participant list\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind participant list\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind participant list\'' -l 'as-participant' -x -d 'act as a participant, with its token read from SOURCE: - (stdin), env:VAR, or a file (never the token itself; participant-only commands default to $CONFCTL_MIND_PARTICIPANT_TOKEN)'
 complete -c confctl -n '__confctl_at \'mind participant list\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'mind participant list\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
@@ -1847,7 +1863,7 @@ complete -c confctl -n '__confctl_at \'mind participant list\'' -s 'y' -l 'yes' 
 complete -c confctl -n '__confctl_at \'mind participant list\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind participant session
-complete -c confctl -n '__confctl_at \'mind participant session\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind participant session\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind participant session\'' -l 'sdp' -r -F -d 'SDP offer read from FILE (- for stdin)'
 complete -c confctl -n '__confctl_at \'mind participant session\'' -l 'as-participant' -x -d 'act as a participant, with its token read from SOURCE: - (stdin), env:VAR, or a file (never the token itself; participant-only commands default to $CONFCTL_MIND_PARTICIPANT_TOKEN)'
 complete -c confctl -n '__confctl_at \'mind participant session\'' -l 'data' -s 'd' -x -d 'request body as JSON, @file or - (stdin); options override its fields'
@@ -1864,7 +1880,7 @@ complete -c confctl -n '__confctl_at \'mind participant session\'' -s 'y' -l 'ye
 complete -c confctl -n '__confctl_at \'mind participant session\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind participant update
-complete -c confctl -n '__confctl_at \'mind participant update\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind participant update\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind participant update\'' -l 'name' -x -d 'display name'
 complete -c confctl -n '__confctl_at \'mind participant update\'' -l 'priority' -x -d 'priority (a number >= 0) (>= 0)'
 complete -c confctl -n '__confctl_at \'mind participant update\'' -l 'role' -x -a 'moderator presenter speaker attendee' -d 'participant role [moderator|presenter|speaker|attendee]'
@@ -1902,7 +1918,7 @@ complete -c confctl -n '__confctl_at \'mind recording\'' -s 'y' -l 'yes' -d 'con
 complete -c confctl -n '__confctl_at \'mind recording\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind recording get
-complete -c confctl -n '__confctl_at \'mind recording get\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind recording get\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind recording get\'' -l 'format' -x -a 'mp4 jpeg' -d 'MP4 recording or JPEG thumbnail (sets the Accept header) [mp4|jpeg]'
 complete -c confctl -n '__confctl_at \'mind recording get\'' -l 'output-file' -s 'O' -r -F -d 'write to FILE, streamed to disk (default: stdout when it is not a terminal)'
 complete -c confctl -n '__confctl_at \'mind recording get\'' -l 'as-participant' -x -d 'act as a participant, with its token read from SOURCE: - (stdin), env:VAR, or a file (never the token itself; participant-only commands default to $CONFCTL_MIND_PARTICIPANT_TOKEN)'
@@ -1919,7 +1935,7 @@ complete -c confctl -n '__confctl_at \'mind recording get\'' -s 'y' -l 'yes' -d 
 complete -c confctl -n '__confctl_at \'mind recording get\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind recording preview
-complete -c confctl -n '__confctl_at \'mind recording preview\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind recording preview\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind recording preview\'' -l 'output-file' -s 'O' -r -F -d 'write to FILE, streamed to disk (default: stdout when it is not a terminal)'
 complete -c confctl -n '__confctl_at \'mind recording preview\'' -l 'as-participant' -x -d 'act as a participant, with its token read from SOURCE: - (stdin), env:VAR, or a file (never the token itself; participant-only commands default to $CONFCTL_MIND_PARTICIPANT_TOKEN)'
 complete -c confctl -n '__confctl_at \'mind recording preview\'' -s 'h' -l 'help' -d 'Show the help and exit.'
@@ -1935,7 +1951,7 @@ complete -c confctl -n '__confctl_at \'mind recording preview\'' -s 'y' -l 'yes'
 complete -c confctl -n '__confctl_at \'mind recording preview\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind recording start
-complete -c confctl -n '__confctl_at \'mind recording start\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind recording start\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind recording start\'' -l 'as-participant' -x -d 'act as a participant, with its token read from SOURCE: - (stdin), env:VAR, or a file (never the token itself; participant-only commands default to $CONFCTL_MIND_PARTICIPANT_TOKEN)'
 complete -c confctl -n '__confctl_at \'mind recording start\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'mind recording start\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
@@ -1950,7 +1966,7 @@ complete -c confctl -n '__confctl_at \'mind recording start\'' -s 'y' -l 'yes' -
 complete -c confctl -n '__confctl_at \'mind recording start\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind recording stop
-complete -c confctl -n '__confctl_at \'mind recording stop\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind recording stop\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind recording stop\'' -l 'as-participant' -x -d 'act as a participant, with its token read from SOURCE: - (stdin), env:VAR, or a file (never the token itself; participant-only commands default to $CONFCTL_MIND_PARTICIPANT_TOKEN)'
 complete -c confctl -n '__confctl_at \'mind recording stop\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'mind recording stop\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
@@ -1965,7 +1981,7 @@ complete -c confctl -n '__confctl_at \'mind recording stop\'' -s 'y' -l 'yes' -d
 complete -c confctl -n '__confctl_at \'mind recording stop\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind recording transcription
-complete -c confctl -n '__confctl_at \'mind recording transcription\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind recording transcription\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind recording transcription\'' -l 'wait' -l 'no-wait' -d 'poll until the transcription is complete (200)'
 complete -c confctl -n '__confctl_at \'mind recording transcription\'' -l 'interval' -x -d 'seconds between polls with --wait (default 2) (0.1..60)'
 complete -c confctl -n '__confctl_at \'mind recording transcription\'' -l 'wait-timeout' -x -d 'give up --wait after S seconds (exit 1; default 600) (1..86400)'
@@ -2001,7 +2017,7 @@ complete -c confctl -n '__confctl_at \'mind streaming\'' -s 'y' -l 'yes' -d 'con
 complete -c confctl -n '__confctl_at \'mind streaming\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind streaming create
-complete -c confctl -n '__confctl_at \'mind streaming create\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind streaming create\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind streaming create\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'mind streaming create\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
 complete -c confctl -n '__confctl_at \'mind streaming create\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
@@ -2015,9 +2031,9 @@ complete -c confctl -n '__confctl_at \'mind streaming create\'' -s 'y' -l 'yes' 
 complete -c confctl -n '__confctl_at \'mind streaming create\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind streaming delete
-complete -c confctl -n '__confctl_at \'mind streaming delete\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind streaming delete\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind streaming delete\'' -l 'from-file' -r -F -d 'read ids from FILE (- for stdin): one per line, or JSON Lines'
-complete -c confctl -n '__confctl_at \'mind streaming delete\'' -l 'concurrency' -x -d 'requests in flight at once (range 1..32)'
+complete -c confctl -n '__confctl_at \'mind streaming delete\'' -l 'concurrency' -x -d 'requests in flight at once'
 complete -c confctl -n '__confctl_at \'mind streaming delete\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'mind streaming delete\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
 complete -c confctl -n '__confctl_at \'mind streaming delete\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
@@ -2031,7 +2047,7 @@ complete -c confctl -n '__confctl_at \'mind streaming delete\'' -s 'y' -l 'yes' 
 complete -c confctl -n '__confctl_at \'mind streaming delete\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind streaming delete-all
-complete -c confctl -n '__confctl_at \'mind streaming delete-all\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind streaming delete-all\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind streaming delete-all\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'mind streaming delete-all\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
 complete -c confctl -n '__confctl_at \'mind streaming delete-all\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
@@ -2045,7 +2061,7 @@ complete -c confctl -n '__confctl_at \'mind streaming delete-all\'' -s 'y' -l 'y
 complete -c confctl -n '__confctl_at \'mind streaming delete-all\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind streaming get
-complete -c confctl -n '__confctl_at \'mind streaming get\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind streaming get\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind streaming get\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'mind streaming get\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
 complete -c confctl -n '__confctl_at \'mind streaming get\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
@@ -2059,7 +2075,7 @@ complete -c confctl -n '__confctl_at \'mind streaming get\'' -s 'y' -l 'yes' -d 
 complete -c confctl -n '__confctl_at \'mind streaming get\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind streaming list
-complete -c confctl -n '__confctl_at \'mind streaming list\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind streaming list\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind streaming list\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'mind streaming list\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
 complete -c confctl -n '__confctl_at \'mind streaming list\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
@@ -2090,7 +2106,7 @@ complete -c confctl -n '__confctl_at \'mind transcription\'' -s 'y' -l 'yes' -d 
 complete -c confctl -n '__confctl_at \'mind transcription\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind transcription get
-complete -c confctl -n '__confctl_at \'mind transcription get\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind transcription get\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind transcription get\'' -l 'as-participant' -x -d 'act as a participant, with its token read from SOURCE: - (stdin), env:VAR, or a file (never the token itself; participant-only commands default to $CONFCTL_MIND_PARTICIPANT_TOKEN)'
 complete -c confctl -n '__confctl_at \'mind transcription get\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'mind transcription get\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
@@ -2105,7 +2121,7 @@ complete -c confctl -n '__confctl_at \'mind transcription get\'' -s 'y' -l 'yes'
 complete -c confctl -n '__confctl_at \'mind transcription get\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind transcription start
-complete -c confctl -n '__confctl_at \'mind transcription start\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind transcription start\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind transcription start\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'mind transcription start\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
 complete -c confctl -n '__confctl_at \'mind transcription start\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
@@ -2119,7 +2135,7 @@ complete -c confctl -n '__confctl_at \'mind transcription start\'' -s 'y' -l 'ye
 complete -c confctl -n '__confctl_at \'mind transcription start\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind transcription stop
-complete -c confctl -n '__confctl_at \'mind transcription stop\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind transcription stop\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind transcription stop\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'mind transcription stop\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
 complete -c confctl -n '__confctl_at \'mind transcription stop\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
@@ -2133,7 +2149,7 @@ complete -c confctl -n '__confctl_at \'mind transcription stop\'' -s 'y' -l 'yes
 complete -c confctl -n '__confctl_at \'mind transcription stop\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl mind transcription update
-complete -c confctl -n '__confctl_at \'mind transcription update\'' -l 'conference' -s 'c' -x -d 'conference id (must be a non-empty id without \'/\' or spaces) (default: the profile\'s conference)'
+complete -c confctl -n '__confctl_at \'mind transcription update\'' -l 'conference' -s 'c' -x -d 'conference id (default: the profile\'s conference)'
 complete -c confctl -n '__confctl_at \'mind transcription update\'' -l 'start' -l 'stop' -d 'start or stop transcribing'
 complete -c confctl -n '__confctl_at \'mind transcription update\'' -s 'h' -l 'help' -d 'Show the help and exit.'
 complete -c confctl -n '__confctl_at \'mind transcription update\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
@@ -4255,6 +4271,7 @@ complete -c confctl -n '__confctl_at \'profile use\'' -s 'y' -l 'yes' -d 'confir
 complete -c confctl -n '__confctl_at \'profile use\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl sim
+complete -c confctl -n '__confctl_at \'sim\'' -a 'auvious' -d 'Drive the auvious simulator (for demos and tests).'
 complete -c confctl -n '__confctl_at \'sim\'' -a 'gateway' -d 'Drive the gateway simulator (for demos and tests).'
 complete -c confctl -n '__confctl_at \'sim\'' -a 'mind' -d 'Drive the mind simulator (for demos and tests).'
 complete -c confctl -n '__confctl_at \'sim\'' -a 'pexip' -d 'Drive the pexip simulator (for demos and tests).'
@@ -4270,6 +4287,96 @@ complete -c confctl -n '__confctl_at \'sim\'' -l 'no-input' -d 'never prompt (en
 complete -c confctl -n '__confctl_at \'sim\'' -l 'color' -x -a 'auto always never' -d 'auto, always or never (NO_COLOR honoured)'
 complete -c confctl -n '__confctl_at \'sim\'' -s 'y' -l 'yes' -d 'confirm destructive or protected actions'
 complete -c confctl -n '__confctl_at \'sim\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
+
+# confctl sim auvious
+complete -c confctl -n '__confctl_at \'sim auvious\'' -a 'activity' -d 'Someone joins CONFERENCE, publishes a microphone, raises a hand and leaves (events for a demo).'
+complete -c confctl -n '__confctl_at \'sim auvious\'' -a 'expire-tokens' -d 'Mark every issued access token as expired.'
+complete -c confctl -n '__confctl_at \'sim auvious\'' -a 'reset' -d 'Forget everything and re-seed the example conferences (demo-room, demo-room-old).'
+complete -c confctl -n '__confctl_at \'sim auvious\'' -a 'revoke-tokens' -d 'Invalidate every issued access token (the next request gets 401, then confctl fetches a new one).'
+complete -c confctl -n '__confctl_at \'sim auvious\'' -a 'state' -d 'Conferences (version, members, events) and token counters.'
+complete -c confctl -n '__confctl_at \'sim auvious\'' -s 'h' -l 'help' -d 'Show the help and exit.'
+complete -c confctl -n '__confctl_at \'sim auvious\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
+complete -c confctl -n '__confctl_at \'sim auvious\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
+complete -c confctl -n '__confctl_at \'sim auvious\'' -l 'query' -x -d 'JMESPath expression applied to the JSON result'
+complete -c confctl -n '__confctl_at \'sim auvious\'' -l 'dry-run' -d 'print the request as a curl line; send nothing'
+complete -c confctl -n '__confctl_at \'sim auvious\'' -l 'debug' -d 'log requests and responses to stderr, secrets elided (env CONFCTL_DEBUG)'
+complete -c confctl -n '__confctl_at \'sim auvious\'' -l 'max-wait' -x -d 'cap on total retry waiting in seconds'
+complete -c confctl -n '__confctl_at \'sim auvious\'' -l 'no-input' -d 'never prompt (env CONFCTL_NO_INPUT; implied without a TTY)'
+complete -c confctl -n '__confctl_at \'sim auvious\'' -l 'color' -x -a 'auto always never' -d 'auto, always or never (NO_COLOR honoured)'
+complete -c confctl -n '__confctl_at \'sim auvious\'' -s 'y' -l 'yes' -d 'confirm destructive or protected actions'
+complete -c confctl -n '__confctl_at \'sim auvious\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
+
+# confctl sim auvious activity
+complete -c confctl -n '__confctl_at \'sim auvious activity\'' -l 'user' -x -d 'who joins (default: a random guest)'
+complete -c confctl -n '__confctl_at \'sim auvious activity\'' -l 'delay' -x -d 'seconds between their steps'
+complete -c confctl -n '__confctl_at \'sim auvious activity\'' -l 'url' -x -d 'the Auvious simulator\'s base URL (default: CONFCTL_AUVIOUS_URL)'
+complete -c confctl -n '__confctl_at \'sim auvious activity\'' -s 'h' -l 'help' -d 'Show the help and exit.'
+complete -c confctl -n '__confctl_at \'sim auvious activity\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
+complete -c confctl -n '__confctl_at \'sim auvious activity\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
+complete -c confctl -n '__confctl_at \'sim auvious activity\'' -l 'query' -x -d 'JMESPath expression applied to the JSON result'
+complete -c confctl -n '__confctl_at \'sim auvious activity\'' -l 'dry-run' -d 'print the request as a curl line; send nothing'
+complete -c confctl -n '__confctl_at \'sim auvious activity\'' -l 'debug' -d 'log requests and responses to stderr, secrets elided (env CONFCTL_DEBUG)'
+complete -c confctl -n '__confctl_at \'sim auvious activity\'' -l 'max-wait' -x -d 'cap on total retry waiting in seconds'
+complete -c confctl -n '__confctl_at \'sim auvious activity\'' -l 'no-input' -d 'never prompt (env CONFCTL_NO_INPUT; implied without a TTY)'
+complete -c confctl -n '__confctl_at \'sim auvious activity\'' -l 'color' -x -a 'auto always never' -d 'auto, always or never (NO_COLOR honoured)'
+complete -c confctl -n '__confctl_at \'sim auvious activity\'' -s 'y' -l 'yes' -d 'confirm destructive or protected actions'
+complete -c confctl -n '__confctl_at \'sim auvious activity\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
+
+# confctl sim auvious expire-tokens
+complete -c confctl -n '__confctl_at \'sim auvious expire-tokens\'' -l 'url' -x -d 'the Auvious simulator\'s base URL (default: CONFCTL_AUVIOUS_URL)'
+complete -c confctl -n '__confctl_at \'sim auvious expire-tokens\'' -s 'h' -l 'help' -d 'Show the help and exit.'
+complete -c confctl -n '__confctl_at \'sim auvious expire-tokens\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
+complete -c confctl -n '__confctl_at \'sim auvious expire-tokens\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
+complete -c confctl -n '__confctl_at \'sim auvious expire-tokens\'' -l 'query' -x -d 'JMESPath expression applied to the JSON result'
+complete -c confctl -n '__confctl_at \'sim auvious expire-tokens\'' -l 'dry-run' -d 'print the request as a curl line; send nothing'
+complete -c confctl -n '__confctl_at \'sim auvious expire-tokens\'' -l 'debug' -d 'log requests and responses to stderr, secrets elided (env CONFCTL_DEBUG)'
+complete -c confctl -n '__confctl_at \'sim auvious expire-tokens\'' -l 'max-wait' -x -d 'cap on total retry waiting in seconds'
+complete -c confctl -n '__confctl_at \'sim auvious expire-tokens\'' -l 'no-input' -d 'never prompt (env CONFCTL_NO_INPUT; implied without a TTY)'
+complete -c confctl -n '__confctl_at \'sim auvious expire-tokens\'' -l 'color' -x -a 'auto always never' -d 'auto, always or never (NO_COLOR honoured)'
+complete -c confctl -n '__confctl_at \'sim auvious expire-tokens\'' -s 'y' -l 'yes' -d 'confirm destructive or protected actions'
+complete -c confctl -n '__confctl_at \'sim auvious expire-tokens\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
+
+# confctl sim auvious reset
+complete -c confctl -n '__confctl_at \'sim auvious reset\'' -l 'url' -x -d 'the Auvious simulator\'s base URL (default: CONFCTL_AUVIOUS_URL)'
+complete -c confctl -n '__confctl_at \'sim auvious reset\'' -s 'h' -l 'help' -d 'Show the help and exit.'
+complete -c confctl -n '__confctl_at \'sim auvious reset\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
+complete -c confctl -n '__confctl_at \'sim auvious reset\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
+complete -c confctl -n '__confctl_at \'sim auvious reset\'' -l 'query' -x -d 'JMESPath expression applied to the JSON result'
+complete -c confctl -n '__confctl_at \'sim auvious reset\'' -l 'dry-run' -d 'print the request as a curl line; send nothing'
+complete -c confctl -n '__confctl_at \'sim auvious reset\'' -l 'debug' -d 'log requests and responses to stderr, secrets elided (env CONFCTL_DEBUG)'
+complete -c confctl -n '__confctl_at \'sim auvious reset\'' -l 'max-wait' -x -d 'cap on total retry waiting in seconds'
+complete -c confctl -n '__confctl_at \'sim auvious reset\'' -l 'no-input' -d 'never prompt (env CONFCTL_NO_INPUT; implied without a TTY)'
+complete -c confctl -n '__confctl_at \'sim auvious reset\'' -l 'color' -x -a 'auto always never' -d 'auto, always or never (NO_COLOR honoured)'
+complete -c confctl -n '__confctl_at \'sim auvious reset\'' -s 'y' -l 'yes' -d 'confirm destructive or protected actions'
+complete -c confctl -n '__confctl_at \'sim auvious reset\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
+
+# confctl sim auvious revoke-tokens
+complete -c confctl -n '__confctl_at \'sim auvious revoke-tokens\'' -l 'url' -x -d 'the Auvious simulator\'s base URL (default: CONFCTL_AUVIOUS_URL)'
+complete -c confctl -n '__confctl_at \'sim auvious revoke-tokens\'' -s 'h' -l 'help' -d 'Show the help and exit.'
+complete -c confctl -n '__confctl_at \'sim auvious revoke-tokens\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
+complete -c confctl -n '__confctl_at \'sim auvious revoke-tokens\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
+complete -c confctl -n '__confctl_at \'sim auvious revoke-tokens\'' -l 'query' -x -d 'JMESPath expression applied to the JSON result'
+complete -c confctl -n '__confctl_at \'sim auvious revoke-tokens\'' -l 'dry-run' -d 'print the request as a curl line; send nothing'
+complete -c confctl -n '__confctl_at \'sim auvious revoke-tokens\'' -l 'debug' -d 'log requests and responses to stderr, secrets elided (env CONFCTL_DEBUG)'
+complete -c confctl -n '__confctl_at \'sim auvious revoke-tokens\'' -l 'max-wait' -x -d 'cap on total retry waiting in seconds'
+complete -c confctl -n '__confctl_at \'sim auvious revoke-tokens\'' -l 'no-input' -d 'never prompt (env CONFCTL_NO_INPUT; implied without a TTY)'
+complete -c confctl -n '__confctl_at \'sim auvious revoke-tokens\'' -l 'color' -x -a 'auto always never' -d 'auto, always or never (NO_COLOR honoured)'
+complete -c confctl -n '__confctl_at \'sim auvious revoke-tokens\'' -s 'y' -l 'yes' -d 'confirm destructive or protected actions'
+complete -c confctl -n '__confctl_at \'sim auvious revoke-tokens\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
+
+# confctl sim auvious state
+complete -c confctl -n '__confctl_at \'sim auvious state\'' -l 'url' -x -d 'the Auvious simulator\'s base URL (default: CONFCTL_AUVIOUS_URL)'
+complete -c confctl -n '__confctl_at \'sim auvious state\'' -s 'h' -l 'help' -d 'Show the help and exit.'
+complete -c confctl -n '__confctl_at \'sim auvious state\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
+complete -c confctl -n '__confctl_at \'sim auvious state\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
+complete -c confctl -n '__confctl_at \'sim auvious state\'' -l 'query' -x -d 'JMESPath expression applied to the JSON result'
+complete -c confctl -n '__confctl_at \'sim auvious state\'' -l 'dry-run' -d 'print the request as a curl line; send nothing'
+complete -c confctl -n '__confctl_at \'sim auvious state\'' -l 'debug' -d 'log requests and responses to stderr, secrets elided (env CONFCTL_DEBUG)'
+complete -c confctl -n '__confctl_at \'sim auvious state\'' -l 'max-wait' -x -d 'cap on total retry waiting in seconds'
+complete -c confctl -n '__confctl_at \'sim auvious state\'' -l 'no-input' -d 'never prompt (env CONFCTL_NO_INPUT; implied without a TTY)'
+complete -c confctl -n '__confctl_at \'sim auvious state\'' -l 'color' -x -a 'auto always never' -d 'auto, always or never (NO_COLOR honoured)'
+complete -c confctl -n '__confctl_at \'sim auvious state\'' -s 'y' -l 'yes' -d 'confirm destructive or protected actions'
+complete -c confctl -n '__confctl_at \'sim auvious state\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl sim gateway
 complete -c confctl -n '__confctl_at \'sim gateway\'' -a 'calls' -d 'Create call sessions (as if calls arrived) and print their uuids, one per line.'
@@ -4287,7 +4394,7 @@ complete -c confctl -n '__confctl_at \'sim gateway\'' -s 'y' -l 'yes' -d 'confir
 complete -c confctl -n '__confctl_at \'sim gateway\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl sim gateway calls
-complete -c confctl -n '__confctl_at \'sim gateway calls\'' -l 'count' -s 'n' -x -d 'how many call sessions (range >= 1)'
+complete -c confctl -n '__confctl_at \'sim gateway calls\'' -l 'count' -s 'n' -x -d 'how many call sessions'
 complete -c confctl -n '__confctl_at \'sim gateway calls\'' -l 'room' -x -d 'put them in this room already joined'
 complete -c confctl -n '__confctl_at \'sim gateway calls\'' -l 'url' -x -d 'the gateway simulator\'s base URL (default: CONFCTL_GATEWAY_URL)'
 complete -c confctl -n '__confctl_at \'sim gateway calls\'' -s 'h' -l 'help' -d 'Show the help and exit.'
@@ -4468,6 +4575,7 @@ complete -c confctl -n '__confctl_at \'sim pexip\'' -a 'join' -d 'A participant 
 complete -c confctl -n '__confctl_at \'sim pexip\'' -a 'leave' -d 'A participant hangs up.'
 complete -c confctl -n '__confctl_at \'sim pexip\'' -a 'maintenance' -d 'Maintenance mode: /status and request_token answer 503.'
 complete -c confctl -n '__confctl_at \'sim pexip\'' -a 'present' -d 'A participant presents: presentation_start, N presentation_frame events (and presentation_stop).'
+complete -c confctl -n '__confctl_at \'sim pexip\'' -a 'refer' -d 'Send a `refer` event to every event stream of the conference.'
 complete -c confctl -n '__confctl_at \'sim pexip\'' -a 'reset' -d 'Back to the seeded conferences.'
 complete -c confctl -n '__confctl_at \'sim pexip\'' -a 'speak' -d 'A participant speaks: a `stage` event puts them first with this voice activity.'
 complete -c confctl -n '__confctl_at \'sim pexip\'' -a 'state' -d 'Everything the simulator holds for a conference, API participants included.'
@@ -4578,6 +4686,21 @@ complete -c confctl -n '__confctl_at \'sim pexip present\'' -l 'no-input' -d 'ne
 complete -c confctl -n '__confctl_at \'sim pexip present\'' -l 'color' -x -a 'auto always never' -d 'auto, always or never (NO_COLOR honoured)'
 complete -c confctl -n '__confctl_at \'sim pexip present\'' -s 'y' -l 'yes' -d 'confirm destructive or protected actions'
 complete -c confctl -n '__confctl_at \'sim pexip present\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
+
+# confctl sim pexip refer
+complete -c confctl -n '__confctl_at \'sim pexip refer\'' -l 'conference' -s 'c' -x -d 'conference alias (default: CONFCTL_PEXIP_CONFERENCE or meet.demo)'
+complete -c confctl -n '__confctl_at \'sim pexip refer\'' -l 'url' -x -d 'the Pexip simulator\'s base URL (default: CONFCTL_PEXIP_URL)'
+complete -c confctl -n '__confctl_at \'sim pexip refer\'' -s 'h' -l 'help' -d 'Show the help and exit.'
+complete -c confctl -n '__confctl_at \'sim pexip refer\'' -s 'p' -l 'profile' -x -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
+complete -c confctl -n '__confctl_at \'sim pexip refer\'' -s 'o' -l 'output' -x -a 'table json jsonl yaml id' -d 'table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
+complete -c confctl -n '__confctl_at \'sim pexip refer\'' -l 'query' -x -d 'JMESPath expression applied to the JSON result'
+complete -c confctl -n '__confctl_at \'sim pexip refer\'' -l 'dry-run' -d 'print the request as a curl line; send nothing'
+complete -c confctl -n '__confctl_at \'sim pexip refer\'' -l 'debug' -d 'log requests and responses to stderr, secrets elided (env CONFCTL_DEBUG)'
+complete -c confctl -n '__confctl_at \'sim pexip refer\'' -l 'max-wait' -x -d 'cap on total retry waiting in seconds'
+complete -c confctl -n '__confctl_at \'sim pexip refer\'' -l 'no-input' -d 'never prompt (env CONFCTL_NO_INPUT; implied without a TTY)'
+complete -c confctl -n '__confctl_at \'sim pexip refer\'' -l 'color' -x -a 'auto always never' -d 'auto, always or never (NO_COLOR honoured)'
+complete -c confctl -n '__confctl_at \'sim pexip refer\'' -s 'y' -l 'yes' -d 'confirm destructive or protected actions'
+complete -c confctl -n '__confctl_at \'sim pexip refer\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl sim pexip reset
 complete -c confctl -n '__confctl_at \'sim pexip reset\'' -l 'url' -x -d 'the Pexip simulator\'s base URL (default: CONFCTL_PEXIP_URL)'
