@@ -8,11 +8,9 @@ import queue
 import threading
 from typing import Callable, Iterable, Iterator
 
-IDLE = None  # yielded when `idle` is set and nothing arrived within `poll` seconds
-
 
 def merge(factories: Iterable[Callable[[], Iterator]], stop: threading.Event, *, poll: float = 0.5,
-          maxsize: int = 1000, idle: bool = False) -> Iterator:
+          maxsize: int = 1000) -> Iterator:
     """Yield items from every generator as they arrive until all have ended or `stop` is set. On exit `stop`
     is set and the threads are joined, so sources can clean up (release tokens, close sockets)."""
     q: queue.Queue = queue.Queue(maxsize=maxsize)
@@ -45,8 +43,6 @@ def merge(factories: Iterable[Callable[[], Iterator]], stop: threading.Event, *,
             try:
                 kind, item = q.get(timeout=poll)
             except queue.Empty:
-                if idle:
-                    yield IDLE
                 continue
             if kind == "done":
                 running -= 1

@@ -1,16 +1,15 @@
 """Run one or more event sources and print their merged timeline.
 
-Each source is a provider's `follow(profile, options)` generator running in its own thread; it must check
-`options["stop"]` (a threading.Event) at least once a second and clean up in `finally` (e.g. release a token).
+Each source is a provider's `follow(profile, options)` generator; it must check `options["stop"]` (a
+threading.Event) at least once a second and clean up in `finally` (e.g. release a token).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 
 from confctl.errors import UsageError
-from confctl.events.merge import IDLE, merge
+from confctl.events.merge import merge
 from confctl.events.printer import Printer
 
 
@@ -21,15 +20,21 @@ def run(sources: list[tuple[str, object]], options: dict, printer: Printer, *, c
         raise UsageError("--count must be at least 1")
     stop = threading.Event()
     options = {**options, "stop": stop}
-    deadline = time.monotonic() + timeout if timeout else None
     printed = 0
-    stream = merge([(lambda f=factory: f(options)) for _, factory in sources], stop, idle=True)
+    # One source runs right here (no thread hop per event; Ctrl-C lands in it, so its cleanup runs); several
+    # are merged. Either way --timeout just sets `stop`, which every source checks at least once a second.
+    if len(sources) == 1:
+        stream = sources[0][1](options)
+    else:
+        stream = merge([(lambda f=factory: f(options)) for _, factory in sources], stop)
+    timer = threading.Timer(timeout, stop.set) if timeout else None
+    if timer:
+        timer.daemon = True
+        timer.start()
     try:
         for item in stream:
-            if deadline is not None and time.monotonic() >= deadline:
+            if stop.is_set():
                 break
-            if item is IDLE:
-                continue
             # A source may attach "_ack": called once the event is printed or filtered out, so a resume
             # cursor never moves past an event that was fetched but not delivered (e.g. cut off by --count).
             ack = item.pop("_ack", None) if isinstance(item, dict) else None
@@ -43,5 +48,8 @@ def run(sources: list[tuple[str, object]], options: dict, printer: Printer, *, c
             if until and item["type"] == until:
                 break
     finally:
+        stop.set()
+        if timer:
+            timer.cancel()
         stream.close()
     return printed
