@@ -139,11 +139,17 @@ def list_profiles():
     output.emit(rows, id_field="name")
 
 
-def _show(name: str) -> dict:
+def _load_entry(name: str) -> tuple[dict, dict]:
+    """The whole config and the named profile's entry (which the caller may change and save)."""
     data = config.load()
     entry = data["profiles"].get(name)
     if entry is None:
         raise ConfigError(f"no profile named {name!r}", hint="`confctl profile list` shows the profiles")
+    return data, entry
+
+
+def _show(name: str) -> dict:
+    data, entry = _load_entry(name)
     profile = config.from_entry(name, entry)
     info = profile.provider
     shown = {"name": name, "provider": info.name, "default": data["defaults"].get(info.name) == name,
@@ -172,10 +178,7 @@ def edit(name: NameArg, url: Url = None, app_id: AppId = None, conference: Confe
                                                            help="mark or unmark as production",
                                                            show_default=False)] = None):
     """Change fields of a profile; --secret-stdin replaces its secret."""
-    data = config.load()
-    entry = data["profiles"].get(name)
-    if entry is None:
-        raise ConfigError(f"no profile named {name!r}")
+    data, entry = _load_entry(name)
     provider = entry["provider"]
     fields = _fields(url=url, app_id=app_id, conference=conference, display_name=display_name,
                      client_id=client_id, token_url=token_url)
@@ -211,10 +214,7 @@ def remove(name: NameArg):
     from confctl import secrets
     from confctl.builder import confirm
 
-    data = config.load()
-    entry = data["profiles"].get(name)
-    if entry is None:
-        raise ConfigError(f"no profile named {name!r}")
+    data, entry = _load_entry(name)
     confirm(f"remove profile {name}")
     field = PROVIDERS[entry["provider"]].secret_field
     if field is not None:
@@ -229,10 +229,7 @@ def remove(name: NameArg):
 @app.command("use")
 def use(name: NameArg):
     """Make NAME the default profile of its provider."""
-    data = config.load()
-    entry = data["profiles"].get(name)
-    if entry is None:
-        raise ConfigError(f"no profile named {name!r}")
+    data, entry = _load_entry(name)
     data["defaults"][entry["provider"]] = name
     config.save(data)
     output.note(f"{name!r} is now the default {entry['provider']} profile")
@@ -245,15 +242,11 @@ def test(name: Annotated[Optional[str], typer.Argument(help="profile name (defau
                                                                             "of this provider",
                                                          show_default=False)] = None):
     """Make one cheap authenticated call with a profile."""
-    data = config.load()
     name = name or state.profile
     if name is None and provider is None:
         raise UsageError("name a profile, or --provider for the environment-only profile")
     if name is not None:
-        entry = data["profiles"].get(name)
-        if entry is None:
-            raise ConfigError(f"no profile named {name!r}")
-        provider = entry["provider"]
+        provider = _load_entry(name)[1]["provider"]
     if provider not in PROVIDERS:
         raise UsageError(f"--provider: must be one of {', '.join(PROVIDERS)}")
     profile = config.resolve(provider, name)
