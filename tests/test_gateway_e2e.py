@@ -280,3 +280,37 @@ def test_repeated_ids_in_bulk_are_sent_once(cli, sim):
     sessions = calls(sim, 2, room)
     proc = cli("gateway", "session", "unmute", sessions[0], sessions[1], sessions[0], "-o", "jsonl", check=0)
     assert len(proc.stdout.splitlines()) == 2 and "repeated id" in proc.stderr
+
+
+def test_webhooks_listen_forwards_every_delivery(cli, sim):
+    first, second = _closed_port(), _closed_port()
+    target = cli.popen("gateway", "webhooks", "listen", "--port", str(second), "-o", "jsonl", "--count", "2",
+                       "--timeout", "30")
+    relay = cli.popen("gateway", "webhooks", "listen", "--port", str(first), "--forward-to",
+                      f"http://127.0.0.1:{second}/", "-o", "jsonl", "--count", "2", "--timeout", "30")
+    try:
+        for port in (first, second):
+            deadline = time.time() + 10
+            while True:
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    assert time.time() < deadline
+                    time.sleep(0.05)
+        gw(sim, "/_sim/webhook", {"url": f"http://127.0.0.1:{first}/"})
+        room = new_room(cli, "forwarded")
+        cli("gateway", "room", "delete", room, "--yes", check=0)
+        relayed, _ = relay.communicate(timeout=30)
+        received, _ = target.communicate(timeout=30)
+    finally:
+        gw(sim, "/_sim/webhook", {"url": ""})
+        for proc in (relay, target):
+            if proc.poll() is None:
+                proc.kill()
+    assert relay.returncode == 0 and target.returncode == 0
+    relayed_ids = [json.loads(line)["id"] for line in relayed.splitlines()]
+    received_ids = [json.loads(line)["id"] for line in received.splitlines()]
+    assert relayed_ids == received_ids and len(received_ids) == 2
+    assert [json.loads(line)["type"] for line in received.splitlines()] == ["conference.created",
+                                                                             "conference.destroyed"]

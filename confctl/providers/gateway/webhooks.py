@@ -51,6 +51,7 @@ class Receiver:
 
         self.events: queue.Queue = queue.Queue()
         self.forward_to = forward_to
+        self.forwarding: list[threading.Thread] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -65,7 +66,9 @@ class Receiver:
                     body = {"event": "webhook.malformed", "raw": raw.decode("utf-8", "replace")[:1000]}
                 receiver.events.put(body)
                 if receiver.forward_to:
-                    threading.Thread(target=receiver.forward, args=(raw, dict(self.headers)), daemon=True).start()
+                    worker = threading.Thread(target=receiver.forward, args=(raw, dict(self.headers)), daemon=True)
+                    receiver.forwarding.append(worker)
+                    worker.start()
 
             def do_GET(self):  # noqa: N802 - health check
                 self.send_response(200)
@@ -102,6 +105,8 @@ class Receiver:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+        for worker in self.forwarding:  # let deliveries already received reach the forward target
+            worker.join(timeout=5)
 
 
 def follow(profile, options):
