@@ -45,6 +45,14 @@ def bad_request(**fields: str) -> JSONResponse:
     return JSONResponse(fields, status_code=400)
 
 
+class Rejected(Exception):
+    """A request refused with `response`: raised by a check deep in a handler, answered by the `api` wrapper."""
+
+    def __init__(self, response: Response):
+        super().__init__(response.status_code)
+        self.response = response
+
+
 @dataclass
 class Endpoint:
     id: str
@@ -234,7 +242,8 @@ def create_app(config: SimConfig) -> Starlette:
                             headers={"WWW-Authenticate": 'Bearer realm="auvious", error="invalid_token"'})
 
     def api(handler):
-        """Bearer check, JSON body parsing and the documented 400 for malformed input."""
+        """Bearer check, JSON body parsing and the documented 400 for malformed input; a `Rejected` raised by the
+        handler's checks becomes its reply."""
 
         async def endpoint(request: Request):
             user = sim.caller(request)
@@ -252,35 +261,81 @@ def create_app(config: SimConfig) -> Starlette:
                     return bad_request(body="malformed JSON")
                 if not isinstance(body, dict):
                     return bad_request(body="must be a JSON object")
-            return await handler(request, user, body)
+            try:
+                return await handler(request, user, body)
+            except Rejected as rejected:
+                return rejected.response
 
         return endpoint
 
-    def required(body: dict, *names: str) -> JSONResponse | None:
-        missing = {n: "must not be blank" for n in names if not isinstance(body.get(n), str) or not body[n].strip()}
-        return bad_request(**missing) if missing else None
+    # -- request checks: each raises Rejected with the documented 400, so handlers read as the happy path ---
+    # Where a request has several faults the first failing check answers, so the order of the calls in a
+    # handler is part of its behaviour.
+    def blank(body: dict, *names: str) -> dict:
+        """field -> message for each required string that is missing or blank."""
+        return {n: "must not be blank" for n in names if not isinstance(body.get(n), str) or not body[n].strip()}
 
-    def conference_of(body: dict, *, allow_ended: bool = False):
+    def require(body: dict, *names: str) -> None:
+        missing = blank(body, *names)
+        if missing:
+            raise Rejected(bad_request(**missing))
+
+    def conference_of(body: dict) -> Conference:
         conf = sim.find(body.get("conferenceId"))
         if conf is None:
-            return None, bad_request(conferenceId=f"conference {body.get('conferenceId')} not found")
-        if conf.ended and not allow_ended:
-            return None, bad_request(conferenceId=f"conference {conf.id} has ended")
-        return conf, None
+            raise Rejected(bad_request(conferenceId=f"conference {body.get('conferenceId')} not found"))
+        if conf.ended:
+            raise Rejected(bad_request(conferenceId=f"conference {conf.id} has ended"))
+        return conf
 
-    def member(conf: Conference, body: dict):
+    def member_of(body: dict) -> tuple[Conference, Endpoint]:
+        """The live conference and the caller's endpoint in it."""
+        conf = conference_of(body)
         ep = conf.endpoints.get(body.get("userEndpointId"))
         if ep is None:
-            return None, bad_request(userEndpointId=f"{body.get('userEndpointId')} is not a member of "
-                                                    f"conference {conf.id}")
-        return ep, None
+            raise Rejected(bad_request(userEndpointId=f"{body.get('userEndpointId')} is not a member of "
+                                                      f"conference {conf.id}"))
+        return conf, ep
 
-    def metadata_ok(value, name: str, strings: bool = False):
+    def own_stream_of(body: dict) -> tuple[Conference, Endpoint, dict]:
+        """As member_of, plus streamId, which must be one the caller's endpoint published."""
+        conf, ep = member_of(body)
+        stream = ep.streams.get(body.get("streamId"))
+        if stream is None:
+            raise Rejected(bad_request(streamId=f"{body.get('streamId')} is not a stream published by {ep.id}"))
+        return conf, ep, stream
+
+    def path_conference(request: Request, *, allow_ended: bool = False) -> Conference:
+        conf = sim.find(request.path_params["id"])
+        if conf is None or (conf.ended and not allow_ended):
+            raise Rejected(bad_request(id=f"conference {request.path_params['id']} not found"))
+        return conf
+
+    def metadata_problem(value, strings: bool = False) -> str | None:
+        """Optional metadata must be an object (of strings, where the docs say so); the message when it is not."""
         if value is None:
             return None
         if not isinstance(value, dict) or (strings and not all(isinstance(v, str) for v in value.values())):
-            return bad_request(**{name: "must be an object" + (" of strings" if strings else "")})
+            return "must be an object" + (" of strings" if strings else "")
         return None
+
+    def check_metadata(value, name: str, strings: bool = False) -> None:
+        problem = metadata_problem(value, strings)
+        if problem:
+            raise Rejected(bad_request(**{name: problem}))
+
+    def check_sdp(body: dict) -> None:
+        offer = body.get("sdpOffer")
+        if not isinstance(offer, str) or not offer.startswith("v=0"):
+            raise Rejected(bad_request(sdpOffer="must be an SDP offer"))
+
+    def check_candidates(body: dict) -> None:
+        items = body.get("iceCandidates")
+        if not isinstance(items, list) or not items:
+            raise Rejected(bad_request(iceCandidates="must be a non-empty list"))
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("candidate", ""), str):
+                raise Rejected(bad_request(iceCandidates="each item must be {candidate, sdpMid, sdpMLineIndex}"))
 
     # -- OAuth -----------------------------------------------------------------------------------------
     async def token(request: Request):
@@ -315,29 +370,19 @@ def create_app(config: SimConfig) -> Starlette:
         mode = body.get("mode") or "ROUTER"
         if mode != "ROUTER":
             return bad_request(mode="only ROUTER is supported")
-        problem = metadata_ok(body.get("metadata"), "metadata", strings=True)
-        if problem:
-            return problem
+        check_metadata(body.get("metadata"), "metadata", strings=True)
         conf = sim.create(conf_id, mode=mode, creator=user, creator_endpoint=body.get("creatorEndpoint"),
                           interaction_id=body.get("interactionId"), metadata=body.get("metadata"))
         return JSONResponse({"id": conf.id, "version": conf.version, "mode": conf.mode})
 
     async def get(request, user, body):
-        conf = sim.find(request.path_params["id"])
-        if conf is None or conf.ended:
-            return bad_request(id=f"conference {request.path_params['id']} not found")
-        return JSONResponse(conf.as_json())
+        return JSONResponse(path_conference(request).as_json())
 
     async def simple_view(request, user, body):
-        conf = sim.find(request.path_params["id"])
-        if conf is None or conf.ended:
-            return bad_request(id=f"conference {request.path_params['id']} not found")
-        return JSONResponse(conf.simple_view())
+        return JSONResponse(path_conference(request).simple_view())
 
     async def events(request, user, body):
-        conf = sim.find(request.path_params["id"])
-        if conf is None:
-            return bad_request(id=f"conference {request.path_params['id']} not found")
+        conf = path_conference(request, allow_ended=True)  # an ended conference's feed stays readable
         raw = request.query_params.get("v")
         if raw is None:
             return bad_request(v="required parameter is missing")
@@ -367,12 +412,8 @@ def create_app(config: SimConfig) -> Starlette:
         return JSONResponse([c.as_json() for c in sim.conferences.values() if not c.ended])
 
     async def end(request, user, body):
-        problem = required(body, "conferenceId", "userEndpointId")
-        if problem:
-            return problem
-        conf, problem = conference_of(body)
-        if problem:
-            return problem
+        require(body, "conferenceId", "userEndpointId")
+        conf = conference_of(body)
         reason = body.get("reason")
         events = []
         for ep in list(conf.endpoints.values()):
@@ -383,10 +424,12 @@ def create_app(config: SimConfig) -> Starlette:
         return Response(status_code=204)
 
     async def join(request, user, body):
-        problem = required(body, "conferenceId", "userEndpointId")
-        if problem:
+        # join documents its own error shape ({error, error_description}, 404, 422), so it does not use the
+        # raising checks that answer with the field-map 400
+        missing = blank(body, "conferenceId", "userEndpointId")
+        if missing:
             return JSONResponse({"error": "invalid_request", "error_description": "; ".join(
-                f"{k}: {v}" for k, v in problem_fields(problem).items())}, status_code=400)
+                f"{k}: {v}" for k, v in missing.items())}, status_code=400)
         conf = sim.find(body["conferenceId"])
         if conf is None:
             return JSONResponse({"error": "not_found", "error_description": f"conference {body['conferenceId']} "
@@ -397,53 +440,34 @@ def create_app(config: SimConfig) -> Starlette:
         if body["userEndpointId"] in conf.endpoints:
             return JSONResponse({"error": "already_joined", "error_description": "Conference Already Joined from "
                                  "same user and endpoint"}, status_code=422)
-        if metadata_ok(body.get("metadata"), "metadata"):
-            return JSONResponse({"error": "invalid_request", "error_description": "metadata: must be an object"},
+        problem = metadata_problem(body.get("metadata"))
+        if problem:
+            return JSONResponse({"error": "invalid_request", "error_description": f"metadata: {problem}"},
                                 status_code=400)
         sim.join(conf, body["userEndpointId"], user, body.get("metadata"))
         return JSONResponse({"id": conf.id, "version": conf.version, "mode": conf.mode})
 
-    def problem_fields(response: JSONResponse) -> dict:
-        import json
-
-        return json.loads(response.body)
-
     async def leave(request, user, body):
-        problem = required(body, "conferenceId", "userEndpointId")
-        if problem:
-            return problem
-        conf, problem = conference_of(body)
-        if problem:
-            return problem
-        ep, problem = member(conf, body)
-        if problem:
-            return problem
+        require(body, "conferenceId", "userEndpointId")
+        conf, ep = member_of(body)
         sim.leave(conf, ep, body.get("reason"))
         return Response(status_code=204)
 
     async def interaction(request, user, body):
-        problem = required(body, "conferenceId", "interactionId")
-        if problem:
-            return problem
-        conf, problem = conference_of(body)
-        if problem:
-            return problem
+        require(body, "conferenceId", "interactionId")
+        conf = conference_of(body)
         conf.interaction_id = body["interactionId"]
         sim.emit(conf, [{"type": "ConferenceInteractionIdSetEvent", "interactionId": conf.interaction_id,
                          "userEndpointId": body.get("userEndpointId")}])
         return Response(status_code=204)
 
     async def update_metadata(request, user, body):
-        problem = required(body, "conferenceId", "userEndpointId", "operation", "key")
-        if problem:
-            return problem
+        require(body, "conferenceId", "userEndpointId", "operation", "key")
         if body["operation"] not in ("SET", "REMOVE"):
             return bad_request(operation="must be SET or REMOVE")
         if body["operation"] == "SET" and not isinstance(body.get("value"), str):
             return bad_request(value="is required when the operation is SET")
-        conf, problem = conference_of(body)
-        if problem:
-            return problem
+        conf = conference_of(body)
         key = body["key"]
         if body["operation"] == "SET":
             conf.metadata[key] = {"value": body["value"], "userId": user, "userEndpointId": body["userEndpointId"],
@@ -458,9 +482,7 @@ def create_app(config: SimConfig) -> Starlette:
         return Response(status_code=204)
 
     async def send_event(request, user, body):
-        problem = required(body, "conferenceId", "qos")
-        if problem:
-            return problem
+        require(body, "conferenceId", "qos")
         if body["qos"] not in ("BEST_EFFORT", "AT_LEAST_ONCE"):
             return bad_request(qos="must be BEST_EFFORT or AT_LEAST_ONCE")
         event = body.get("event")
@@ -473,66 +495,37 @@ def create_app(config: SimConfig) -> Starlette:
         masks = body.get("masks") or []
         if not isinstance(masks, list) or not all(isinstance(m, str) and m.startswith("$") for m in masks):
             return bad_request(masks="must be a list of JSONPath expressions")
-        conf, problem = conference_of(body)
-        if problem:
-            return problem
+        conf = conference_of(body)
         stored = mask(event, masks)
         sim.emit(conf, [{**{k: v for k, v in stored.items() if k not in ("id", "conferenceId", "conferenceVersion")},
                          "qos": body["qos"]}])
         return JSONResponse({"eventsSent": len(conf.endpoints)})
 
     async def participant_metadata(request, user, body):
-        problem = required(body, "conferenceId", "userEndpointId")
-        if problem:
-            return problem
+        require(body, "conferenceId", "userEndpointId")
         if not isinstance(body.get("newMetadata"), dict):
             return bad_request(newMetadata="must be an object")
-        conf, problem = conference_of(body)
-        if problem:
-            return problem
-        ep, problem = member(conf, body)
-        if problem:
-            return problem
+        conf, ep = member_of(body)
         ep.metadata = body["newMetadata"]
         sim.emit(conf, [{"type": "ConferenceParticipantMetadataUpdatedEvent", "userId": ep.user_id,
                          "userEndpointId": ep.id, "metadata": ep.metadata}])
         return Response(status_code=204)
 
-    def sdp_problem(body: dict):
-        offer = body.get("sdpOffer")
-        if not isinstance(offer, str) or not offer.startswith("v=0"):
-            return bad_request(sdpOffer="must be an SDP offer")
-        return None
-
     async def publish(request, user, body):
-        problem = required(body, "conferenceId", "userEndpointId", "conferenceStreamType") or sdp_problem(body)
-        if problem:
-            return problem
+        require(body, "conferenceId", "userEndpointId", "conferenceStreamType")
+        check_sdp(body)
         if body["conferenceStreamType"] not in STREAM_TYPES:
             return bad_request(conferenceStreamType="must be one of MIC, CAM, SCREEN, MIC_AND_CAM")
         bitrate = body.get("videoBitrate")
         if bitrate is not None and (not isinstance(bitrate, int) or bitrate <= 0):
             return bad_request(videoBitrate="must be a positive integer")
-        problem = metadata_ok(body.get("metadata"), "metadata")
-        if problem:
-            return problem
-        conf, problem = conference_of(body)
-        if problem:
-            return problem
-        ep, problem = member(conf, body)
-        if problem:
-            return problem
+        check_metadata(body.get("metadata"), "metadata")
+        conf, ep = member_of(body)
         sid = body.get("streamId")
         if sid and any(sid in e.streams for e in conf.endpoints.values()):
             return bad_request(streamId=f"stream {sid} already exists")
         stream = sim.publish(conf, ep, body["conferenceStreamType"], sid, body.get("metadata") or {}, bitrate)
         return JSONResponse({"streamId": stream["id"], "sdpAnswer": sdp_answer(body["sdpOffer"])})
-
-    def own_stream(conf: Conference, ep: Endpoint, body: dict):
-        stream = ep.streams.get(body.get("streamId"))
-        if stream is None:
-            return None, bad_request(streamId=f"{body.get('streamId')} is not a stream published by {ep.id}")
-        return stream, None
 
     def any_stream(conf: Conference, stream_id):
         for ep in conf.endpoints.values():
@@ -541,18 +534,8 @@ def create_app(config: SimConfig) -> Starlette:
         return None, None
 
     async def unpublish(request, user, body):
-        problem = required(body, "conferenceId", "userEndpointId", "streamId")
-        if problem:
-            return problem
-        conf, problem = conference_of(body)
-        if problem:
-            return problem
-        ep, problem = member(conf, body)
-        if problem:
-            return problem
-        stream, problem = own_stream(conf, ep, body)
-        if problem:
-            return problem
+        require(body, "conferenceId", "userEndpointId", "streamId")
+        conf, ep, stream = own_stream_of(body)
         del ep.streams[stream["id"]]
         conf.viewers = {v: (s, e) for v, (s, e) in conf.viewers.items() if s != stream["id"]}
         sim.emit(conf, [{"type": "ConferenceStreamUnpublishedEvent", "userId": ep.user_id, "userEndpointId": ep.id,
@@ -560,19 +543,11 @@ def create_app(config: SimConfig) -> Starlette:
         return Response(status_code=204)
 
     async def view(request, user, body):
-        problem = required(body, "conferenceId", "userEndpointId", "streamId") or sdp_problem(body)
-        if problem:
-            return problem
-        problem = metadata_ok(body.get("metadata"), "metadata", strings=True)
-        if problem:
-            return problem
-        conf, problem = conference_of(body)
-        if problem:
-            return problem
-        ep, problem = member(conf, body)
-        if problem:
-            return problem
-        _, stream = any_stream(conf, body["streamId"])
+        require(body, "conferenceId", "userEndpointId", "streamId")
+        check_sdp(body)
+        check_metadata(body.get("metadata"), "metadata", strings=True)
+        conf, ep = member_of(body)
+        _, stream = any_stream(conf, body["streamId"])  # anyone's stream, not only the viewer's own
         if stream is None:
             return bad_request(streamId=f"stream {body['streamId']} is not published in conference {conf.id}")
         viewer = body.get("viewerId") or str(uuid.uuid4())
@@ -580,12 +555,8 @@ def create_app(config: SimConfig) -> Starlette:
         return JSONResponse({"viewerId": viewer, "sdpAnswer": sdp_answer(body["sdpOffer"])})
 
     async def stop_view(request, user, body):
-        problem = required(body, "conferenceId", "userEndpointId", "streamId", "viewerId")
-        if problem:
-            return problem
-        conf, problem = conference_of(body)
-        if problem:
-            return problem
+        require(body, "conferenceId", "userEndpointId", "streamId", "viewerId")
+        conf = conference_of(body)
         if conf.viewers.get(body["viewerId"]) != (body["streamId"], body["userEndpointId"]):
             return bad_request(viewerId=f"{body['viewerId']} is not viewing {body['streamId']} "
                                         f"for {body['userEndpointId']}")
@@ -593,30 +564,17 @@ def create_app(config: SimConfig) -> Starlette:
         return Response(status_code=204)
 
     async def stream_metadata(request, user, body):
-        problem = required(body, "conferenceId", "userEndpointId", "streamId")
-        if problem:
-            return problem
-        problem = metadata_ok(body.get("newMetadata"), "newMetadata")
-        if problem:
-            return problem
-        conf, problem = conference_of(body)
-        if problem:
-            return problem
-        ep, problem = member(conf, body)
-        if problem:
-            return problem
-        stream, problem = own_stream(conf, ep, body)
-        if problem:
-            return problem
+        require(body, "conferenceId", "userEndpointId", "streamId")
+        check_metadata(body.get("newMetadata"), "newMetadata")
+        conf, ep, stream = own_stream_of(body)
         stream["metadata"] = body.get("newMetadata") or {}
         sim.emit(conf, [{"type": "ConferenceStreamMetadataUpdatedEvent", "userId": ep.user_id,
                          "userEndpointId": ep.id, "streamId": stream["id"], "metadata": stream["metadata"]}])
         return Response(status_code=204)
 
     async def bitrate(request, user, body):
-        problem = required(body, "conferenceId", "userEndpointId")
-        if problem:
-            return problem
+        # documented with a bare 404 for an unknown conference, endpoint or stream, unlike the 400s elsewhere
+        require(body, "conferenceId", "userEndpointId")
         value = body.get("videoBitrate")
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             return bad_request(videoBitrate="must be a positive integer")
@@ -637,35 +595,16 @@ def create_app(config: SimConfig) -> Starlette:
                          "streamId": stream["id"], "videoBitrate": value}])
         return Response(status_code=204)
 
-    def candidates_problem(body: dict):
-        items = body.get("iceCandidates")
-        if not isinstance(items, list) or not items:
-            return bad_request(iceCandidates="must be a non-empty list")
-        for item in items:
-            if not isinstance(item, dict) or not isinstance(item.get("candidate", ""), str):
-                return bad_request(iceCandidates="each item must be {candidate, sdpMid, sdpMLineIndex}")
-        return None
-
     async def publish_ice(request, user, body):
-        problem = required(body, "conferenceId", "userEndpointId", "streamId") or candidates_problem(body)
-        if problem:
-            return problem
-        conf, problem = conference_of(body)
-        if problem:
-            return problem
-        ep, problem = member(conf, body)
-        if problem:
-            return problem
-        _, problem = own_stream(conf, ep, body)
-        return problem or Response(status_code=204)
+        require(body, "conferenceId", "userEndpointId", "streamId")
+        check_candidates(body)
+        own_stream_of(body)  # accepted and dropped: the simulator has no ICE agent
+        return Response(status_code=204)
 
     async def view_ice(request, user, body):
-        problem = required(body, "conferenceId", "userEndpointId", "streamId", "viewerId") or candidates_problem(body)
-        if problem:
-            return problem
-        conf, problem = conference_of(body)
-        if problem:
-            return problem
+        require(body, "conferenceId", "userEndpointId", "streamId", "viewerId")
+        check_candidates(body)
+        conf = conference_of(body)
         if conf.viewers.get(body["viewerId"]) != (body["streamId"], body["userEndpointId"]):
             return bad_request(viewerId=f"{body['viewerId']} is not viewing {body['streamId']}")
         return Response(status_code=204)

@@ -10,7 +10,7 @@ from confctl import output
 from confctl.errors import UsageError, ValidationError
 from confctl.state import state
 
-from . import rules
+from . import render, rules
 
 
 def _send(call):
@@ -178,30 +178,22 @@ def ice(call):
 # ---------------------------------------------------------------------------------------------------------
 # Views
 # ---------------------------------------------------------------------------------------------------------
-def show_conference(call):
+def _view(call, kind: type, table):
+    """Send; as a table, data of the expected `kind` goes to `table`, which prints it itself (None) or returns
+    the rows to print. Any other format, or an unexpected shape, goes out as it came."""
     data = _send(call)
-    if _table() and isinstance(data, dict):
-        from .render import conference
-
-        conference(data)
-        return None
+    if _table() and isinstance(data, kind):
+        return table(data)
     return data
+
+
+def show_conference(call):
+    return _view(call, dict, render.conference)
 
 
 def show_simple_view(call):
-    data = _send(call)
-    if _table() and isinstance(data, dict):
-        from .render import simple_view
-
-        simple_view(data)
-        return None
-    return data
+    return _view(call, dict, render.simple_view)
 
 
 def list_active(call):
-    data = _send(call)
-    if _table() and isinstance(data, list):
-        from .render import active_rows
-
-        return active_rows(data)
-    return data
+    return _view(call, list, render.active_rows)
