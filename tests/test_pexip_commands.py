@@ -4,41 +4,23 @@ validation before sending (exit 2), `result: false` (exit 1), friendly verbs and
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 
 import httpx
 import pytest
 
-from conftest import CLI
+from pexip_support import pcli, px, sim_state  # noqa: F401 (pcli, px: fixtures)
 from confctl.providers import PROVIDERS
 
 BREAKOUT = "00000000-0000-0000-0000-000000000001"
 
-
-@pytest.fixture(scope="module")
-def px():
-    from confctl.sim.server import RunningSim, SimConfig
-
-    with RunningSim(SimConfig(pexip_token_ttl=10, deferred_delay=0.05)) as running:
-        yield running
-
-
-@pytest.fixture
-def pcli(home, px):
-    env = dict(os.environ)
-    env.update(px.env())
-    env.update({"CONFCTL_CONFIG_DIR": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-                "CONFCTL_NO_INPUT": "1"})
-    httpx.post(px.url + "/pexip/_sim/reset")
-    px.app.state.requests.clear()
-    return CLI(env)
+# This module's own simulator clocks (pexip_support.px starts one per module).
+PEXIP_SIM = {"pexip_token_ttl": 10, "deferred_delay": 0.05}
 
 
 def roster(px, conference="meet.demo", room="main") -> dict:
-    state = httpx.get(px.url + "/pexip/_sim/state", params={"conference": conference}).json()
-    return {p["display_name"]: p for p in state["rooms"][room]["participants"]}
+    return {p["display_name"]: p for p in sim_state(px, conference)["rooms"][room]["participants"]}
 
 
 def scoped_endpoints():

@@ -5,32 +5,15 @@ dial --wait and the live roster."""
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import httpx
 import pytest
 
-from conftest import CLI
+from pexip_support import api_participants, pcli, px  # noqa: F401 (pcli, px: fixtures)
 
-
-@pytest.fixture(scope="module")
-def px():
-    from confctl.sim.server import RunningSim, SimConfig
-
-    cfg = SimConfig(pexip_token_ttl=1, deferred_delay=0.05, extra={"pexip_dial_timeout": 0.5})
-    with RunningSim(cfg) as running:
-        yield running
-
-
-@pytest.fixture
-def pcli(home, px):
-    env = dict(os.environ)
-    env.update(px.env())
-    env.update({"CONFCTL_CONFIG_DIR": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-                "CONFCTL_NO_INPUT": "1"})
-    httpx.post(px.url + "/pexip/_sim/reset")
-    return CLI(env)
+# This module's own simulator clocks (pexip_support.px starts one per module).
+PEXIP_SIM = {"pexip_token_ttl": 1, "deferred_delay": 0.05, "extra": {"pexip_dial_timeout": 0.5}}
 
 
 # `events follow` follows every provider configured in the environment: keep it to Pexip.
@@ -41,11 +24,6 @@ def control(px, what, **body):
     response = httpx.post(px.url + "/pexip/_sim/" + what, json=body)
     response.raise_for_status()
     return response.json()
-
-
-def api_participants(px, conference="meet.demo"):
-    state = httpx.get(px.url + "/pexip/_sim/state", params={"conference": conference}).json()
-    return [p for r in state["rooms"].values() for p in r["participants"] if p["protocol"] == "api"]
 
 
 def read_until(proc, predicate, limit=200):

@@ -4,7 +4,6 @@ after commands that succeed, fail or are interrupted, PINs (host, guest, 'none')
 from __future__ import annotations
 
 import json
-import os
 import signal
 import stat
 import time
@@ -12,34 +11,10 @@ import time
 import httpx
 import pytest
 
-from conftest import CLI
+from pexip_support import api_participants, pcli, px, sim_state  # noqa: F401 (pcli, px: fixtures)
 
-
-@pytest.fixture(scope="module")
-def px():
-    from confctl.sim.server import RunningSim, SimConfig
-
-    with RunningSim(SimConfig(pexip_token_ttl=3, deferred_delay=0.05)) as running:
-        yield running
-
-
-@pytest.fixture
-def pcli(home, px):
-    env = dict(os.environ)
-    env.update(px.env())
-    env.update({"CONFCTL_CONFIG_DIR": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-                "CONFCTL_NO_INPUT": "1"})
-    httpx.post(px.url + "/pexip/_sim/reset")  # also restores the configured token lifetime
-    return CLI(env)
-
-
-def sim_state(px, conference="meet.demo") -> dict:
-    return httpx.get(px.url + "/pexip/_sim/state", params={"conference": conference}).json()
-
-
-def api_participants(px, conference="meet.demo") -> list[dict]:
-    rooms = sim_state(px, conference)["rooms"].values()
-    return [p for r in rooms for p in r["participants"] if p["protocol"] == "api"]
+# This module's own simulator clocks (pexip_support.px starts one per module).
+PEXIP_SIM = {"pexip_token_ttl": 3, "deferred_delay": 0.05}
 
 
 def test_twenty_commands_leave_no_ghost(pcli, px):

@@ -677,19 +677,16 @@ def create_app(config: SimConfig) -> Starlette:
         sim.layout_event(conf, room)
         return ok(True)
 
-    async def clearallbuzz(conf, room, me, body, request):
-        for p in room.participants.values():
-            if p["buzz_time"]:
-                p["buzz_time"] = 0
-                sim.update(conf, room, p)
-        return ok(True)
+    def clear_all(field: str):
+        """clearallbuzz / clearspotlights: zero `field` on everyone, with an update only for those it changed."""
+        async def handler(conf, room, me, body, request):
+            for p in room.participants.values():
+                if p[field]:
+                    p[field] = 0
+                    sim.update(conf, room, p)
+            return ok(True)
 
-    async def clearspotlights(conf, room, me, body, request):
-        for p in room.participants.values():
-            if p["spotlight"]:
-                p["spotlight"] = 0
-                sim.update(conf, room, p)
-        return ok(True)
+        return handler
 
     async def silent_video(conf, room, me, body, request):
         config_ = need(body, "config", dict)
@@ -795,7 +792,8 @@ def create_app(config: SimConfig) -> Starlette:
         "set_guests_can_see_guests": setter("guests_can_see_guests",
                                             lambda b: need(b, "setting", str, ("no_hosts", "always", "never"))),
         "disconnect": disconnect_all, "message": message, "transform_layout": transform_layout,
-        "clearallbuzz": clearallbuzz, "clearspotlights": clearspotlights, "silent_video_detection": silent_video,
+        "clearallbuzz": clear_all("buzz_time"), "clearspotlights": clear_all("spotlight"),
+        "silent_video_detection": silent_video,
         "set_classification_level": set_classification, "set_message_text": set_message_text,
         "set_pinning_config": set_pinning, "breakouts": create_breakout, "breakoutbuzz": breakoutbuzz,
         "clearbreakoutbuzz": clearbreakoutbuzz, "leavebreakout": leavebreakout,
