@@ -269,7 +269,8 @@ def format_path(template: str, values: dict) -> str:
 def send_call(call: Call) -> Any:
     """Resolve names, apply provider hooks, send (or the endpoint's handler) and return the result."""
     for p in _cmd_params(call.provider, call.endpoint):
-        if p.resolve and call.values.get(p.name) is not None and not state.dry_run:
+        # Resolvers run under --dry-run too (their look-ups are sent), so the printed line carries the real id.
+        if p.resolve and call.values.get(p.name) is not None:
             value = call.provider.resolvers[p.resolve](call, call.values[p.name])
             call.values[p.name] = value
             if p.where == PATH:
@@ -432,7 +433,8 @@ def provider_app(provider: Provider) -> typer.Typer:
     def group(path: tuple[str, ...]) -> typer.Typer:
         if path not in groups:
             parent = group(path[:-1])
-            sub = typer.Typer(no_args_is_help=True, help=f"{path[-1]} commands", rich_markup_mode=None)
+            sub = typer.Typer(no_args_is_help=True, help=provider.group_help.get(" ".join(path), ""),
+                              rich_markup_mode=None)
             parent.add_typer(sub, name=path[-1])
             groups[path] = sub
         return groups[path]

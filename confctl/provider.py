@@ -53,6 +53,9 @@ class Provider:
     endpoints: tuple[Endpoint, ...] = ()
     # Resolvers turn user input into wire values: name -> fn(call, value) -> value.
     resolvers: dict[str, Callable[[Call, Any], Any]] = {}
+    # One-line help of each command group, keyed by the group path joined by spaces ("session", "breakout",
+    # "participant layout"). Resolvers run under --dry-run too: their look-ups use `request(..., lookup=True)`.
+    group_help: dict[str, str] = {}
 
     @property
     def name(self) -> str:

@@ -28,6 +28,11 @@ class GatewaySession(Session):
 
 class Gateway(Provider):
     info = PROVIDERS["gateway"]
+    group_help = {
+        "room": "Conference rooms: create, list, show, delete, play audio.",
+        "session": "Call sessions: join a room, leave, mute, unmute (in bulk).",
+        "webhooks": "Receive the gateway's webhooks locally as events.",
+    }
 
     @property
     def endpoints(self):
