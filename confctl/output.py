@@ -63,8 +63,11 @@ def ident(item: Any, id_field: str | None) -> str:
 
 
 def emit(data: Any, *, items: str | None = None, id_field: str | None = None, columns: Iterable[str] = (),
-         title: str | None = None) -> None:
-    """Print one result. With --query the expression sees the whole JSON result first."""
+         title: str | None = None, more: str | None = None) -> None:
+    """Print one result. With --query the expression sees the whole JSON result first.
+
+    `more` is the cursor of the next page, if any. json and yaml print the whole response, which already
+    holds it; every other format says so on stderr (see `more_note`), so stdout stays pure data."""
     if data is None:
         return
     queried = state.query is not None
@@ -85,6 +88,23 @@ def emit(data: Any, *, items: str | None = None, id_field: str | None = None, co
             write(ident(row, id_field))
     else:
         table(data if rows is None else rows, columns=columns, title=title)
+    if more:
+        more_note(more, kind, queried)
+
+
+def more_note(cursor: str, kind: str | None = None, queried: bool = False) -> None:
+    """Tell that a listing has more pages. Under a table: how to get them. With jsonl/id: one stderr line
+    `next cursor: CURSOR` that a script can read (stdout keeps only records). json/yaml carry the cursor in
+    the response itself, unless --query projected it away."""
+    import shlex
+
+    kind = kind or fmt()
+    if kind in ("json", "yaml") and not queried:
+        return
+    if kind in ("table", "wide"):
+        note(f"more results: --cursor {shlex.quote(cursor)} for the next page, or --all for every page")
+    else:
+        note(f"next cursor: {cursor}")
 
 
 def _cell(value: Any) -> str:
