@@ -79,6 +79,7 @@ PROVIDERS: dict[str, ProviderInfo] = {
             Field("client_id", "OAuth 2.0 client id"),
             Field("client_secret", "OAuth 2.0 client secret", secret=True),
             Field("token_url", "OAuth 2.0 token URL (default: URL + /security/oauth/token)", required=False),
+            Field("conference", "default conference id for `events follow`", required=False),
         ),
     ),
 }

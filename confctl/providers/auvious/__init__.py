@@ -75,6 +75,12 @@ class AuviousSession(Session):
 
 class Auvious(Provider):
     info = PROVIDERS["auvious"]
+    group_help = {
+        "conference": "Conferences: create, show, list active, join, leave, end, send events, poll events.",
+        "conference metadata": "Conference metadata: set or remove a key.",
+        "participant": "Participants: set their metadata.",
+        "stream": "Media streams: publish, view, stop, set metadata and bitrate, exchange ICE candidates.",
+    }
 
     @property
     def endpoints(self):

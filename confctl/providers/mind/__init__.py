@@ -68,6 +68,14 @@ class MindSession(Session):
 
 class Mind(Provider):
     info = PROVIDERS["mind"]
+    group_help = {
+        "conference": "Conferences: create, show (with participants), update, delete.",
+        "recording": "Recordings: start, stop, download the video or preview, read the transcription.",
+        "transcription": "Live transcription: show it, switch it on or off.",
+        "message": "Send chat messages to a participant, the conference or the application.",
+        "participant": "Participants: list, create (with a token), update, expel; SIP dial, forward, hang up.",
+        "streaming": "RTMP(S) streamings of a conference: list, start, show, stop.",
+    }
 
     @property
     def endpoints(self):
