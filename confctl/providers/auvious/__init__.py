@@ -78,6 +78,7 @@ class Auvious(Provider):
     group_help = {
         "conference": "Conferences: create, show, list active, join, leave, end, send events, poll events.",
         "conference metadata": "Conference metadata: set or remove a key.",
+        "oauth": "OAuth 2.0 client credentials: fetch the access token (same as `auvious token`).",
         "participant": "Participants: set their metadata.",
         "stream": "Media streams: publish, view, stop, set metadata and bitrate, exchange ICE candidates.",
     }
