@@ -84,7 +84,7 @@ def _root_callback(
         "-p", "--profile", help="profile to use (env CONFCTL_PROFILE); `events follow` takes several",
         show_default=False, metavar="NAME")] = None,
     output: Annotated[Optional[str], typer.Option(
-        "-o", "--output", help="table (default on a TTY), json, jsonl, yaml or id (env CONFCTL_OUTPUT)",
+        "-o", "--output", help="table (default on a TTY), wide, json, jsonl, yaml or id (env CONFCTL_OUTPUT)",
         show_default=False, metavar="FORMAT")] = None,
     query: Annotated[Optional[str], typer.Option(
         "--query", help="JMESPath expression applied to the JSON result", show_default=False, metavar="EXPR")] = None,
@@ -116,9 +116,15 @@ def _root_callback(
         raise UsageError(f"--color: must be auto, always or never (got {color!r})")
     if timeout <= 0 or max_wait < 0:
         raise UsageError("--timeout must be positive and --max-wait not negative")
-    state.profiles = list(profile or [])
     state.output = output
     state.query = query
+    # Exit 2 must mean nothing was sent: the output format and the JMESPath expression are checked here,
+    # before any command runs, not when the result is printed.
+    from confctl import output as out
+
+    out.fmt()
+    out.compile_query()
+    state.profiles = list(profile or [])
     state.dry_run = dry_run
     state.debug = debug or state.debug
     state.timeout = timeout
@@ -132,9 +138,13 @@ def _root_callback(
 def build_app(load: str | set[str] | None = None) -> typer.Typer:
     """The root app. Only the groups named in `load` ("*" for all) are built in full; the others are
     placeholders carrying their help, so `confctl --help` imports no provider, httpx or keyring."""
+    import shutil
+
+    # Help fills the terminal (click stops at 80 columns by default); subcommands inherit the setting.
     app = typer.Typer(name="confctl", add_completion=False, rich_markup_mode=None,
                       pretty_exceptions_enable=False,
-                      context_settings={"help_option_names": ["-h", "--help"]})
+                      context_settings={"help_option_names": ["-h", "--help"],
+                                        "max_content_width": shutil.get_terminal_size().columns})
     app.callback(invoke_without_command=True)(_root_callback)
     wanted = set(PROVIDERS) | set(GROUPS) if load == "*" else ({load} if isinstance(load, str) else (load or set()))
     for name, info in PROVIDERS.items():
@@ -189,9 +199,9 @@ def handle(exc: BaseException) -> int:
         return 0
     if isinstance(exc, typer.TyperException):  # usage errors from the parser
         code = getattr(exc, "exit_code", 2)
-        if type(exc).__name__ == "NoArgsIsHelpError":  # a group without a command: its help, as click does
-            print(exc.ctx.get_help(), file=sys.stderr)
-            return code
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a group without a command: its help, like bare confctl
+            print(exc.ctx.get_help())
+            return 0
         if sys.stderr.isatty() and hasattr(exc, "show"):
             exc.show()
         else:

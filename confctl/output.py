@@ -9,30 +9,43 @@ import json
 import sys
 from typing import Any, Iterable
 
-from confctl.errors import UsageError
+from confctl.errors import ConfctlError, UsageError
 from confctl.state import state
 
-FORMATS = ("table", "json", "jsonl", "yaml", "id")
+FORMATS = ("table", "wide", "json", "jsonl", "yaml", "id")
 ID_KEYS = ("id", "uuid", "room_id", "participant_uuid", "conferenceId", "conference_id", "name")
 
 
 def fmt() -> str:
     value = state.output_format()
     if value not in FORMATS:
-        raise UsageError(f"--output: must be one of {', '.join(FORMATS)} (got {value!r})")
+        source = "--output" if state.output else "CONFCTL_OUTPUT"
+        raise UsageError(f"{source}: must be one of {', '.join(FORMATS)} (got {value!r})")
     return value
+
+
+def compile_query():
+    """The compiled --query expression (None without one); a syntax error is a usage error."""
+    if not state.query:
+        return None
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        return jmespath.compile(state.query)
+    except JMESPathError as exc:
+        raise UsageError(f"--query: invalid JMESPath expression: {exc}") from None
 
 
 def apply_query(data: Any) -> Any:
     if not state.query:
         return data
-    import jmespath
     from jmespath.exceptions import JMESPathError
 
     try:
-        return jmespath.search(state.query, data)
-    except JMESPathError as exc:
-        raise UsageError(f"--query: invalid JMESPath expression: {exc}") from None
+        return compile_query().search(data)
+    except JMESPathError as exc:  # e.g. a function given the wrong type at run time
+        raise UsageError(f"--query: {exc}") from None
 
 
 def dumps(data: Any, *, indent: int | None = None) -> str:
@@ -64,7 +77,8 @@ def ident(item: Any, id_field: str | None) -> str:
 
 def emit(data: Any, *, items: str | None = None, id_field: str | None = None, columns: Iterable[str] = (),
          title: str | None = None, more: str | None = None) -> None:
-    """Print one result. With --query the expression sees the whole JSON result first.
+    """Print one result. With --query the expression sees the whole JSON result first, and a table shows
+    the projection's own keys, not the command's default columns.
 
     `more` is the cursor of the next page, if any. json and yaml print the whole response, which already
     holds it; every other format says so on stderr (see `more_note`), so stdout stays pure data."""
@@ -85,9 +99,9 @@ def emit(data: Any, *, items: str | None = None, id_field: str | None = None, co
         write(yaml.safe_dump(data, sort_keys=False, allow_unicode=True).rstrip("\n"))
     elif kind == "id":
         for row in rows if rows is not None else [data]:
-            write(ident(row, id_field))
+            write(require_id(row, id_field))
     else:
-        table(data if rows is None else rows, columns=columns, title=title)
+        table(data if rows is None else rows, columns=() if queried else columns, title=title, id_field=id_field)
     if more:
         more_note(more, kind, queried)
 
@@ -107,57 +121,153 @@ def more_note(cursor: str, kind: str | None = None, queried: bool = False) -> No
         note(f"next cursor: {cursor}")
 
 
-def _cell(value: Any) -> str:
+def require_id(item: Any, id_field: str | None) -> str:
+    """`-o id` of one result. A record without an identifier is an error (exit 1: the request was sent and
+    succeeded, but there is nothing to print), never its JSON in place of an id."""
+    if not isinstance(item, dict):
+        if isinstance(item, list):
+            raise ConfctlError("-o id: the result is a nested list, not an identifier",
+                               hint="use -o json, or --query to pick the ids")
+        return _cell(item)
+    value = ident(item, id_field)
+    if value.startswith("{"):
+        keys = ", ".join(list(item)[:8]) or "none"
+        raise ConfctlError(f"-o id: the result has no identifier field (its keys: {keys})",
+                           hint="the request succeeded; use -o json, or --query to pick a field")
+    return value
+
+
+# Fields whose epoch numbers are shown as ISO time in tables (JSON keeps the raw value).
+def _is_time_key(key: str | None) -> bool:
+    key = (key or "").lower()
+    return key.endswith(("_at", "_time", "time", "timestamp")) or key in ("created", "updated", "ts")
+
+
+def _iso(value: Any) -> str | None:
+    """Epoch seconds or milliseconds (number or digit string) as ISO 8601 UTC; None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        if not value.isdigit():
+            return None
+        value = int(value)
+    if not isinstance(value, (int, float)):
+        return None
+    if 1e12 <= value < 1e14:  # milliseconds
+        value = value / 1000
+    elif not 1e8 <= value < 1e11:  # not a plausible time in seconds (1973..5138)
+        return None
+    from datetime import datetime, timezone
+
+    moment = datetime.fromtimestamp(value, timezone.utc)
+    if moment.microsecond:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cell(value: Any, key: str | None = None) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (dict, list)):
         return dumps(value)
+    if key is not None and _is_time_key(key):
+        shown = _iso(value)
+        if shown:
+            return shown
     return str(value)
 
 
-def console(stream=None):
+def console(stream=None, width: int | None = None):
+    """A rich console for `stream`. Without colour it emits no escape at all (no bold either): rich's
+    `no_color` keeps styles, a console without a colour system does not."""
     from rich.console import Console
 
     import os
 
     stream = stream or sys.stdout
     color = state.use_color(stream)
-    # A table sent to a pipe or file is not squeezed to 80 columns: lines stay whole for grep and less.
-    width = None if stream.isatty() else int(os.environ.get("COLUMNS") or 200)
-    return Console(file=stream, no_color=not color, force_terminal=color if state.color == "always" else None,
-                   highlight=False, soft_wrap=False, width=width)
+    if width is None and not stream.isatty():
+        # A table sent to a pipe or file is not squeezed to 80 columns: lines stay whole for grep and less.
+        width = int(os.environ.get("COLUMNS") or 200)
+    kwargs = {} if color else {"color_system": None}
+    return Console(file=stream, force_terminal=True if state.color == "always" else None,
+                   highlight=False, soft_wrap=False, width=width, **kwargs)
 
 
-def table(data: Any, *, columns: Iterable[str] = (), title: str | None = None) -> None:
+def _keep(col: str, index: int, id_field: str | None) -> bool:
+    """Columns a narrow terminal never drops: the first, the id and the name."""
+    return index == 0 or col in (id_field, "id", "uuid", "name", "display_name")
+
+
+def _fit(cols: list[str], widths: dict[str, int], room: int, id_field: str | None) -> list[str]:
+    """Drop low-value columns, rightmost first, until the table fits `room` columns."""
+    def total(cs):  # rich: one space of padding each side, one separator between columns
+        return sum(widths[c] + 2 for c in cs) + len(cs) - 1
+
+    shown = list(cols)
+    for col in reversed(cols):
+        if total(shown) <= room:
+            break
+        if not _keep(col, cols.index(col), id_field):
+            shown.remove(col)
+    return shown
+
+
+def table(data: Any, *, columns: Iterable[str] = (), title: str | None = None, id_field: str | None = None) -> None:
+    """A table on stdout. On a terminal it fits the width: low-value columns are dropped (named on stderr),
+    then long cells end in an ellipsis; `-o wide` shows every field of every row, nothing cut. Sent to a
+    pipe, lines stay whole."""
     from rich.table import Table
 
-    out = console()
+    wide = fmt() == "wide"
+    tty = sys.stdout.isatty()
     if isinstance(data, list):
         if not data:
             print("(none)", file=sys.stderr)
             return
         if not all(isinstance(r, dict) for r in data):
+            out = console()
             for r in data:
-                out.print(_cell(r), markup=False)
+                out.print(_cell(r), markup=False, soft_wrap=True)
             return
-        cols = list(columns) or list(dict.fromkeys(k for r in data for k in r))
+        every = list(dict.fromkeys(k for r in data for k in r))
+        cols = list(dict.fromkeys(list(columns) + every)) if wide else (list(columns) or every)
+        cells = [{c: _cell(r.get(c), c) for c in cols} for r in data]
+        widths = {c: max([len(c)] + [len(row[c]) for row in cells]) for c in cols}
+        natural = sum(widths[c] + 2 for c in cols) + len(cols) - 1
+        width = None
+        if wide or not tty:
+            width = max(natural, 80)
+        else:
+            from rich.console import Console
+
+            room = Console(file=sys.stdout).width
+            shown = _fit(cols, widths, room, id_field)
+            if len(shown) < len(cols):
+                hidden = [c for c in cols if c not in shown]
+                note(f"(not shown at this width: {', '.join(hidden)}; -o wide shows every column)")
+                cols = shown
         t = Table(title=title, show_edge=False, header_style="bold")
         for c in cols:
-            t.add_column(c, overflow="fold")
-        for r in data:
-            t.add_row(*(_cell(r.get(c)) for c in cols))
-        out.print(t)
+            if wide or not tty:
+                t.add_column(c, overflow="fold")
+            else:
+                t.add_column(c, overflow="ellipsis", no_wrap=True)
+        for row in cells:
+            t.add_row(*(row[c] for c in cols))
+        console(width=width).print(t)
     elif isinstance(data, dict):
         t = Table(title=title, show_header=False, show_edge=False)
-        t.add_column("field", style="bold")
+        t.add_column("field", style="bold", no_wrap=True)
         t.add_column("value", overflow="fold")
         for k, v in data.items():
-            t.add_row(str(k), _cell(v))
-        out.print(t)
+            t.add_row(str(k), _cell(v, str(k)))
+        values = [len(_cell(v, str(k))) + len(str(k)) + 5 for k, v in data.items()] or [0]
+        console(width=max(max(values), 80) if wide or not tty else None).print(t)
     else:
-        out.print(_cell(data), markup=False)
+        console().print(_cell(data), markup=False, soft_wrap=True)
 
 
 class ItemStream:
@@ -174,7 +284,7 @@ class ItemStream:
 
     def add(self, item: Any) -> None:
         if self.streaming:
-            write(dumps(item) if self.kind == "jsonl" else ident(item, self.id_field))
+            write(dumps(item) if self.kind == "jsonl" else require_id(item, self.id_field))
         else:
             self.buffer.append(item)
 
