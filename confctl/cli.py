@@ -178,16 +178,36 @@ def main(argv: list[str] | None = None) -> int:
         try:
             sys.stdout.flush()
         except BrokenPipeError:
-            pass
+            code = broken_pipe()
     if argv is None:
         sys.exit(code)
     return code
+
+
+# The reader of stdout went away (`confctl ... | head -1`): exit quietly with 141 (128 + SIGPIPE), the code a
+# shell reports for any program a pipe cut short.
+EXIT_BROKEN_PIPE = 141
+
+
+def broken_pipe() -> int:
+    """Point stdout at /dev/null, so that the interpreter's last flush does not print "Exception ignored"."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return EXIT_BROKEN_PIPE
 
 
 def handle(exc: BaseException) -> int:
     from confctl import output
     from confctl.errors import ConfctlError, exit_code_for
 
+    # click turns EPIPE into SystemExit(1); either way the pipe was cut.
+    if isinstance(exc, BrokenPipeError) or isinstance(exc.__context__, BrokenPipeError):
+        return broken_pipe()
     if isinstance(exc, SystemExit):
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     if isinstance(exc, typer.Exit):
@@ -195,8 +215,6 @@ def handle(exc: BaseException) -> int:
     if isinstance(exc, (typer.Abort, KeyboardInterrupt)):
         print("interrupted", file=sys.stderr)
         return 130
-    if isinstance(exc, BrokenPipeError):
-        return 0
     if isinstance(exc, typer.TyperException):  # usage errors from the parser
         code = getattr(exc, "exit_code", 2)
         if type(exc).__name__ == "NoArgsIsHelpError":  # a group without a command: its help, like bare confctl

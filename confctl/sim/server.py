@@ -92,6 +92,18 @@ def env_vars(base_url: str, vendors=VENDORS) -> dict[str, str]:
     return env
 
 
+def bind_error(host: str, port: int, exc: OSError):
+    """A local mistake (busy port, address not ours, privileged port) is a usage error, exit 2."""
+    import errno
+
+    from confctl.errors import UsageError
+
+    reason = {errno.EADDRINUSE: "address in use", errno.EADDRNOTAVAIL: "address not available on this host",
+              errno.EACCES: "permission denied"}.get(exc.errno, exc.strerror or str(exc))
+    return UsageError(f"cannot listen on {host}:{port}: {reason}",
+                      hint="choose another --port, or --port 0 for a free one")
+
+
 class RunningSim:
     """Serve the simulators on 127.0.0.1 in a background thread: `with RunningSim() as sim: sim.url`."""
 
@@ -107,7 +119,12 @@ class RunningSim:
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
+        try:
+            sock.bind((self.host, self.port))
+            sock.listen(128)  # now, so that a port another process listens on fails here, not in a thread
+        except OSError as exc:
+            sock.close()
+            raise bind_error(self.host, self.port, exc) from None
         self.port = sock.getsockname()[1]
         self.app = build_app(self.config)
         cfg = uvicorn.Config(self.app, log_level="warning", lifespan="off", ws="websockets-sansio",
