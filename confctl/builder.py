@@ -7,17 +7,18 @@ from __future__ import annotations
 import inspect
 import shlex
 import sys
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Iterable, Optional
 from urllib.parse import quote
 
 import typer
 
 from confctl import output
-from confctl.errors import Aborted, ConfctlError, PartialFailure, UsageError, ValidationError, exit_code_for
+from confctl.errors import (Aborted, AlreadyDone, ConfctlError, PartialFailure, UsageError, ValidationError,
+                            exit_code_for)
 from confctl.provider import Call, Provider
 from confctl.spec import BODY, HEADER, LOCAL, PATH, QUERY, Alias, Endpoint, Param
 from confctl.state import state
-from confctl.validate import choice, read_data
+from confctl.validate import choice, path_segment, raw_path, read_data
 
 _TYPES = {"str": str, "int": int, "float": float, "bool": bool, "json": str, "file": str}
 
@@ -165,10 +166,21 @@ def confirm(action: str, *, protected: bool = False, profile_name: str = "") -> 
     why = f" on protected profile {profile_name!r}" if protected else ""
     if not state.interactive:
         raise UsageError(f"refusing to run `{action}`{why} without confirmation",
-                         hint="pass --yes to confirm (no terminal to ask on)")
+                         hint=f"pass --yes to confirm ({_why_no_prompt()})")
     answer = typer.confirm(f"{action}{why}?", default=False, err=True)
     if not answer:
-        raise Aborted("aborted by the user")
+        raise Aborted(f"declined at the prompt: `{action}` was not run; nothing was sent")
+
+
+def _why_no_prompt() -> str:
+    """Why confctl could not ask: say the real reason, not "no terminal" on a terminal."""
+    from confctl.state import _env_flag
+
+    if state.no_input:
+        return "--no-input was given"
+    if _env_flag("CONFCTL_NO_INPUT"):
+        return "CONFCTL_NO_INPUT is set"
+    return "no terminal to ask on: stdin is not a terminal"
 
 
 def _convert(p: Param, value: Any) -> Any:
@@ -195,6 +207,19 @@ def _validate(p: Param, value: Any) -> Any:
     if p.rule is not None:
         value = p.rule(field, value)
     return value
+
+
+def _path_value(p: Param, value: Any, profile=None) -> Any:
+    """Every path value is one safe segment (no traversal, nothing that ends the path) — exit 2, nothing sent.
+    A rule marked `path_segments` (a relative resource path) allows '/' between safe segments."""
+    field = p.cli_flag if not p.is_positional else p.name.upper()
+    try:
+        return path_segment(field, value, segments=getattr(p.rule, "path_segments", False))
+    except ValidationError as exc:
+        if profile is not None:
+            where = f"profile {profile.name!r}" if profile.from_file else "the environment"
+            exc.hint = f"the value comes from the {p.profile} field of {where}"
+        raise
 
 
 def _set_nested(body: dict, dotted: str, value: Any) -> None:
@@ -225,7 +250,8 @@ def build_call(provider: Provider, ep: Endpoint, values: dict, profile, opts: di
     resolved: dict = {}
     for p in _cmd_params(provider, ep):
         value = values.get(p.name)
-        if value is None and p.profile:
+        from_profile = value is None and p.profile is not None
+        if from_profile:
             value = profile.get(p.profile)
         if value is None and p.default is not None:
             value = p.default
@@ -240,6 +266,8 @@ def build_call(provider: Provider, ep: Endpoint, values: dict, profile, opts: di
             resolved[p.name] = None
             continue
         value = _validate(p, _convert(p, value))
+        if p.where == PATH:
+            value = _path_value(p, value, profile if from_profile else None)
         resolved[p.name] = value
         if p.where == PATH:
             path_values[p.wire_name] = value
@@ -256,10 +284,14 @@ def build_call(provider: Provider, ep: Endpoint, values: dict, profile, opts: di
     return call
 
 
-def format_path(template: str, values: dict) -> str:
+def format_path(template: str, values: dict, multi: Iterable[str] = ()) -> str:
+    """Fill a path template; each value must be one safe segment and is percent-encoded as one (the keys in
+    `multi` are relative resource paths: safe segments joined by '/')."""
     out = template
     for key, value in values.items():
-        out = out.replace("{" + key + "}", quote(str(value), safe=""))
+        several = key in multi
+        path_segment(key, value, segments=several)
+        out = out.replace("{" + key + "}", quote(str(value), safe="/" if several else ""))
     if "{" in out:
         missing = out[out.index("{") + 1: out.index("}")]
         raise ValidationError(missing, "is required (path parameter)")
@@ -272,6 +304,8 @@ def send_call(call: Call) -> Any:
         # Resolvers run under --dry-run too (their look-ups are sent), so the printed line carries the real id.
         if p.resolve and call.values.get(p.name) is not None:
             value = call.provider.resolvers[p.resolve](call, call.values[p.name])
+            if p.where == PATH:  # a resolved value is checked like a typed one
+                value = _path_value(p, value)
             call.values[p.name] = value
             if p.where == PATH:
                 call.path_values[p.wire_name] = value
@@ -279,12 +313,25 @@ def send_call(call: Call) -> Any:
                 _set_nested(call.body, p.wire_name, value)
             elif p.where == QUERY:
                 call.query[p.wire_name] = value
-    call.path = format_path(call.endpoint.path, call.path_values)
+    multi = [p.wire_name for p in _cmd_params(call.provider, call.endpoint)
+             if p.where == PATH and getattr(p.rule, "path_segments", False)]
+    call.path = format_path(call.endpoint.path, call.path_values, multi)
     call.provider.prepare(call)
-    if call.endpoint.handler is not None:
-        return call.endpoint.handler(call)
-    response = call.send()
+    try:
+        if call.endpoint.handler is not None:
+            return call.endpoint.handler(call)
+        response = call.send()
+    except AlreadyDone as done:
+        return already_result(call, done)
     return call.provider.result(call, response)
+
+
+def already_result(call: Call, done: AlreadyDone) -> dict:
+    """The goal already held (an endpoint's `already` rule): success, said in words."""
+    target = " ".join(str(v) for v in call.path_values.values())
+    output.note(f"{call.endpoint.command_path[0]} {target}: {done.note}; nothing to do".replace("  ", " "))
+    return {**call.path_values, "status": done.note.replace(" ", "_"), "http_status": done.status,
+            "already": True}
 
 
 def run_endpoint(provider: Provider, ep: Endpoint, values: dict, opts: dict) -> None:
@@ -317,13 +364,51 @@ def run_endpoint(provider: Provider, ep: Endpoint, values: dict, opts: dict) -> 
                 return paginate_all(call)
             result = send_call(call)
         except DryRun as dry:
-            output.write(dry.curl)
+            print_dry_run(session, profile, [dry.curl])
             return
     if ep.binary:
         write_binary(result, opts.get("out_file"))
         return
+    more = None
+    if ep.paginate and isinstance(result, dict):  # --all was not given: say that more pages exist
+        more = result.get(ep.paginate.cursor_key) or None
     output.emit(result, items=ep.paginate.items if ep.paginate else ep.items, id_field=ep.id_field,
-                columns=ep.columns)
+                columns=ep.columns, more=more)
+
+
+def print_dry_run(session, profile, curls: list[str]) -> None:
+    """--dry-run output: the vendor's setup steps once (e.g. how to obtain a token), then one runnable curl
+    line per request, as plain lines. A secret the lines read from a variable that is not set gets a note on
+    stderr saying which variable to export and where the secret lives now."""
+    import os
+    import re
+
+    setup = list(session.dry_run_setup()) if hasattr(session, "dry_run_setup") else []
+    for line in setup + curls:
+        output.write(line)
+    text = "\n".join(setup + curls)
+    for fdef in profile.provider.fields:
+        var = profile.provider.env_var(fdef.name)
+        if not fdef.secret or os.environ.get(var) or not re.search(r"\$\{?" + var + r"\b", text):
+            continue
+        output.note(f"note: the printed request reads ${var}, which is not set here; "
+                    f"{_export_hint(profile, fdef.name, var)}")
+
+
+def _export_hint(profile, field: str, var: str) -> str:
+    """How to put the profile's secret into the variable the printed line reads — never the secret."""
+    import shlex
+
+    if not profile.from_file or profile.secret_store == "env":
+        return f"export {var}=... (the secret) before running it"
+    from confctl import secrets
+
+    if profile.secret_store == "keyring":
+        key = shlex.quote(secrets._key(profile.name, field))
+        return (f"the secret is in the OS keyring; export it first, e.g. "
+                f"export {var}=\"$(keyring get {secrets.SERVICE} {key})\"")
+    return (f"the secret is in the secrets file {secrets._file_path()} ([{profile.name}] {field}); "
+            f"export {var}=... with that value first")
 
 
 def write_binary(result: Any, path: str | None) -> None:
@@ -392,7 +477,9 @@ def read_ids(source: str) -> list[str]:
 
 
 def run_bulk(provider: Provider, ep: Endpoint, values: dict, ids: list[str], profile, opts: dict) -> None:
-    """One request per id with bounded concurrency; one result line per item; exit 8 when some failed."""
+    """One request per id with bounded concurrency; one result line per item. Exit 8 when some items failed
+    and some succeeded; when every item failed, the exit code of that failure (the first item's if they
+    differ). A goal that already held (the endpoint's `already` rules) is a success."""
     from concurrent.futures import ThreadPoolExecutor
 
     from confctl.http import DryRun
@@ -401,26 +488,51 @@ def run_bulk(provider: Provider, ep: Endpoint, values: dict, ids: list[str], pro
     if not state.dry_run and (ep.confirm or (profile.protected and ep.mutating)):
         confirm(f"{' '.join(ep.command_path)} {len(ids)} items", protected=profile.protected,
                 profile_name=profile.name)
-    stream = output.ItemStream(id_field="id")
-    failures = 0
     with provider.session(profile) as session:
+        if state.dry_run:  # one plain curl line per item, in input order (resolver look-ups are sent)
+            curls = []
+            for call in calls:
+                call.session = session
+                try:
+                    send_call(call)
+                except DryRun as dry:
+                    curls.append(dry.curl)
+            print_dry_run(session, profile, curls)
+            return
+
         def run(call: Call) -> dict:
             call.session = session
+            item_id = call.values[ep.bulk]
             try:
-                return {"id": call.values[ep.bulk], "ok": True, "result": send_call(call)}
-            except DryRun as dry:
-                return {"id": call.values[ep.bulk], "ok": True, "dry_run": dry.curl}
+                result = send_call(call)
             except ConfctlError as exc:
-                return {"id": call.values[ep.bulk], "ok": False, "error": exc.message, "status": exc.status,
+                return {"id": item_id, "ok": False, "error": exc.message, "status": exc.status,
                         "exit_code": exit_code_for(exc)}
+            item = {"id": item_id, "ok": True, "result": result}
+            if isinstance(result, dict) and result.get("already"):
+                item["note"] = result["status"].replace("_", " ")
+            return item
 
+        stream = output.ItemStream(id_field="id")
+        failed = []
         with ThreadPoolExecutor(max_workers=opts.get("concurrency") or 8) as pool:
             for item in pool.map(run, calls):
-                failures += not item["ok"]
+                if not item["ok"]:
+                    failed.append(item)
                 stream.add(item)
     stream.close()
-    if failures:
-        raise PartialFailure(f"{failures} of {len(ids)} items failed")
+    if not failed:
+        return
+    if len(failed) < len(ids):
+        raise PartialFailure(f"{len(failed)} of {len(ids)} items failed",
+                             hint="the results above say which; retry those with --from-file")
+    first = failed[0]
+    codes = sorted({f["exit_code"] for f in failed})
+    error = ConfctlError(f"all {len(ids)} items failed" + ("" if len(codes) == 1 else
+                         f" (exit codes {', '.join(map(str, codes))}; exiting with the first item's)") +
+                         f"; first: {first['error']}", status=first["status"])
+    error.exit_code = first["exit_code"]
+    raise error
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -496,6 +608,7 @@ def _api_command(provider: Provider):
             raise ValidationError("METHOD", "must be one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS", method)
         if path.startswith(("http://", "https://")):
             raise ValidationError("PATH", "must be relative to the profile's base URL (credentials stay on that host)")
+        raw_path("PATH", path)
         query = {}
         for item in param or []:
             if "=" not in item:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 
 class ConfctlError(Exception):
-    """Base class. `hint` is a short suggestion shown under the message; `status` the HTTP status if any."""
+    """Base class. `hint` is a short suggestion shown under the message; `status` the HTTP status if any.
+    `exit_code`, when set, overrides the table below (a batch whose items all failed exits with theirs)."""
+
+    exit_code: int | None = None
 
     def __init__(self, message: str, *, hint: str | None = None, status: int | None = None, detail=None):
         super().__init__(message)
@@ -69,14 +72,25 @@ class StreamEnded(ConfctlError):
 
 
 class Aborted(ConfctlError):
-    """The user declined a confirmation prompt."""
+    """The user declined a confirmation prompt: nothing was sent (exit 10)."""
+
+
+class AlreadyDone(Exception):
+    """Not an error: the server refused because the goal already holds (an endpoint's `already` rule, e.g.
+    409 "already muted"). Raised by `Call.send`, turned into a success result by the builder."""
+
+    def __init__(self, note: str, status: int | None, detail=None):
+        super().__init__(note)
+        self.note = note
+        self.status = status
+        self.detail = detail
 
 
 # Ordered: the first matching class wins, so subclasses come before their bases.
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (KeyboardInterrupt, 130),
     (UsageError, 2),
-    (Aborted, 1),
+    (Aborted, 10),
     (AuthError, 3),
     (NotFoundError, 4),
     (ConflictError, 5),
@@ -90,6 +104,8 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
 
 
 def exit_code_for(exc: BaseException) -> int:
+    if getattr(exc, "exit_code", None) is not None and isinstance(exc, ConfctlError):
+        return exc.exit_code
     for cls, code in EXIT_CODES:
         if isinstance(exc, cls):
             return code

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from typing import Any, Iterable
 
 from confctl.errors import ConfctlError, UsageError
@@ -294,16 +295,26 @@ class ItemStream:
             emit(data, items=self.wrap, id_field=self.id_field, columns=self.columns)
 
 
+_STDERR_LOCK = threading.Lock()
+
+
+def _stderr_line(text: str) -> None:
+    """One write per line under a lock: notes from concurrent bulk items never glue together."""
+    with _STDERR_LOCK:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+
 def note(message: str) -> None:
     """Progress and informational text for people: stderr, never stdout."""
-    print(message, file=sys.stderr, flush=True)
+    _stderr_line(message)
 
 
 def warn(message: str) -> None:
     prefix = "warning: "
     if state.use_color(sys.stderr):
         prefix = "\x1b[33mwarning:\x1b[0m "
-    print(prefix + message, file=sys.stderr, flush=True)
+    _stderr_line(prefix + message)
 
 
 def error(exc, code: int) -> None:

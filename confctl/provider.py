@@ -33,7 +33,29 @@ class Call:
     session: "Session | None" = None
 
     def send(self, **overrides):
-        """Send through the provider session (retries, auth, error mapping)."""
+        """Send through the provider session (retries, auth, error mapping). An error answer that one of the
+        endpoint's `already` rules recognises raises AlreadyDone instead: the goal already holds."""
+        from confctl.errors import ConfctlError
+
+        try:
+            return self._send(**overrides)
+        except ConfctlError as exc:
+            rule = self.already_rule(exc)
+            if rule is None:
+                raise
+            from confctl.errors import AlreadyDone
+
+            raise AlreadyDone(rule.note, exc.status, exc.detail) from None
+
+    def already_rule(self, exc):
+        import re
+
+        for rule in self.endpoint.already:
+            if exc.status == rule.status and re.search(rule.match, exc.message, re.IGNORECASE):
+                return rule
+        return None
+
+    def _send(self, **overrides):
         kw = dict(params=self.query, headers=self.headers, auth=self.endpoint.auth,
                   idempotent=self.endpoint.is_idempotent)
         if self.content is not None:

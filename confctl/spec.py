@@ -84,6 +84,16 @@ class Alias:
 
 
 @dataclass(frozen=True)
+class Already:
+    """An error answer meaning the goal already holds (idempotent success, exit 0): the HTTP status and a
+    regular expression the server's error message matches; `note` is what confctl reports."""
+
+    status: int
+    match: str
+    note: str
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """One inventory row.
 
@@ -97,6 +107,7 @@ class Endpoint:
     handler:   callable(call) -> result, replacing the plain send for workflows built on this request.
     auth:      which credentials the provider uses ("default", "none", or a provider-specific kind).
     example:   explicit example argv after the command path; default: built from the params' examples.
+    already:   `Already` rules: error answers that mean "nothing to do" (e.g. 409 "already muted").
     """
 
     id: str
@@ -123,6 +134,7 @@ class Endpoint:
     example: tuple[str, ...] | None = None
     epilog: str | None = None
     hidden: bool = False
+    already: tuple[Already, ...] = ()
 
     @property
     def provider(self) -> str:

@@ -135,3 +135,61 @@ def chain(*rules: Rule) -> Rule:
         return value
 
     return check
+
+
+# Characters a path segment may never carry: they would end the segment, start a query or fragment, or (as
+# a backslash) be read as a separator by some servers. Control characters split headers and logs.
+_SEGMENT_BREAKERS = "/?#\\"
+
+
+def _decoded_forms(text: str) -> list[str]:
+    """The value as a server may see it after decoding once, twice, ... (`%252e` -> `%2e` -> `.`)."""
+    from urllib.parse import unquote
+
+    forms = [text]
+    for _ in range(3):
+        decoded = unquote(forms[-1], errors="replace")
+        if decoded == forms[-1]:
+            break
+        forms.append(decoded)
+    return forms
+
+
+def path_segment(field: str, value: Any, *, segments: bool = False) -> Any:
+    """A value placed in a URL path: non-empty, not `.` or `..`, no `/ ? # \\`, no control characters or
+    NUL, and no percent-encoded form of any of these that a server would decode into a traversal. With
+    `segments`, `/` may separate several such segments (a relative resource path)."""
+    if isinstance(value, (list, tuple)):
+        return [path_segment(field, v, segments=segments) for v in value]
+    text = str(value)
+    if not text.strip():
+        raise ValidationError(field, "must not be empty (it is part of the request path)", value)
+    for form in _decoded_forms(text):
+        how = " (percent-encoded)" if form is not text else ""
+        if any(ord(c) < 32 or ord(c) == 127 for c in form):
+            raise ValidationError(field, f"must not contain control characters or NUL{how}", value)
+        parts = form.split("/") if segments else [form]
+        if any(p in (".", "..") for p in parts):
+            raise ValidationError(field, f"must not be a '.' or '..' path segment{how}", value)
+        if segments and "" in parts:
+            raise ValidationError(field, f"must not contain an empty path segment ('//'){how}", value)
+        breakers = _SEGMENT_BREAKERS.replace("/", "") if segments else _SEGMENT_BREAKERS
+        bad = next((c for c in form if c in breakers), None)
+        if bad is not None:
+            raise ValidationError(field, f"must not contain {bad!r}{how} (it is one segment of the request path)",
+                                  value)
+    return value
+
+
+def raw_path(field: str, value: str) -> str:
+    """A raw request path (`confctl PROVIDER api`): no `.`/`..` segment, plain or percent-encoded, and no
+    control characters — the request must reach exactly the path given, on the profile's host."""
+    for form in _decoded_forms(value.split("?", 1)[0].split("#", 1)[0]):
+        how = " (percent-encoded)" if form is not value else ""
+        if any(ord(c) < 32 or ord(c) == 127 for c in form):
+            raise ValidationError(field, f"must not contain control characters or NUL{how}", value)
+        if any(p in (".", "..") for p in form.replace("\\", "/").split("/")):
+            raise ValidationError(field, f"must not contain a '.' or '..' segment{how}", value)
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValidationError(field, "must not contain control characters or NUL", value)
+    return value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from confctl.spec import BODY, LOCAL, PATH, QUERY, Endpoint, Paginate, Param
+from confctl.spec import BODY, LOCAL, PATH, QUERY, Already, Endpoint, Paginate, Param
 from confctl.validate import chain, http_url, int_range, max_items, pattern
 
 from . import workflows
@@ -82,13 +82,15 @@ ENDPOINTS = (
                                example=EX_ROOM), command_uid),
         bulk="uuid", idempotent=True, handler=workflows.session_command,
     ),
+    # The doc's "already" answers mean the goal holds: success (exit 0), reported as "already ...".
     Endpoint("gateway.session.leave", "POST", "/api/v1/sessions/{uuid}/commands/conference/leave",
              "Remove call session(s) from their room.", params=(session, command_uid), bulk="uuid",
-             idempotent=True, handler=workflows.session_command),
+             idempotent=True, handler=workflows.session_command,
+             already=(Already(404, r"not in (a|any) conference", "already left"),)),
     Endpoint("gateway.session.mute", "POST", "/api/v1/sessions/{uuid}/commands/conference/mute",
              "Mute conference member(s).", params=(session, command_uid), bulk="uuid", idempotent=True,
-             handler=workflows.session_command),
+             handler=workflows.session_command, already=(Already(409, r"\balready muted", "already muted"),)),
     Endpoint("gateway.session.unmute", "POST", "/api/v1/sessions/{uuid}/commands/conference/unmute",
              "Unmute conference member(s).", params=(session, command_uid), bulk="uuid", idempotent=True,
-             handler=workflows.session_command),
+             handler=workflows.session_command, already=(Already(409, r"\balready unmuted", "already unmuted"),)),
 )

@@ -30,8 +30,9 @@ _VERB = {"join": "joining", "leave": "leaving", "mute": "muting", "unmute": "unm
 _CONFLICT = {
     "join": "is already in a different conference room; run `confctl gateway session leave {uuid}` first",
     "leave": "is still joining (no member yet); try again in a moment",
-    "mute": "is already muted, or still joining",
-    "unmute": "is already unmuted, or still joining",
+    # "already muted/unmuted" is success (the endpoint's `already` rule); what is left is "still joining".
+    "mute": "is still joining (no member yet); try again in a moment",
+    "unmute": "is still joining (no member yet); try again in a moment",
 }
 
 
@@ -45,7 +46,7 @@ def session_command(call):
     try:
         response = call.send()
     except ConflictError as exc:
-        raise ConflictError(f"session {sid} {_CONFLICT[action].format(uuid=sid)}", status=409,
+        raise ConflictError(f"session {sid} {_CONFLICT[action].format(uuid=sid)} ({exc.message})", status=409,
                             detail=exc.detail) from None
     except NotFoundError as exc:
         what = "was not found, or is not in any conference" if action != "join" else \
