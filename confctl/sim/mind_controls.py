@@ -90,11 +90,13 @@ def drop(code: Annotated[int, typer.Option(help="close code sent to the follower
                                                                 help="while down: this name joins")] = None,
          then_leave: Annotated[Optional[list[str]], typer.Option("--then-leave", show_default=False,
                                                                  help="while down: this participant leaves")] = None,
+         reset_handshakes: Annotated[int, typer.Option(
+             "--reset-handshakes", min=0, help="reset the next N reconnects during the opening handshake")] = 0,
          url: UrlOpt = None, conference: ConfOpt = None):
     """Drop the conference's WebSockets, optionally with changes made before anyone can reconnect."""
     then = [{"action": "join", "name": n} for n in then_join or []]
     then += [{"action": "leave", "participant": p} for p in then_leave or []]
-    _post(url, conference, "drop", {"code": code, "then": then})
+    _post(url, conference, "drop", {"code": code, "then": then, "reset_handshakes": reset_handshakes})
 
 
 @app.command("reset")

@@ -9,8 +9,11 @@ and `recv(timeout=...)` lets us check the stop flag every half second.
 
 Close codes: 4000 = the conference reached its limit (a final `conference.ended` event, exit 0); 4001 = another
 client opened a socket for this conference (never reconnect: two followers would knock each other off; exit 9);
-anything else = a drop: reconnect with backoff, re-read the conference with ?detailed=true, emit what changed
-meanwhile (marked "resynced": true), then a `reconnected` record.
+anything else = a drop, and so is any failure to get back (refused, reset during the opening handshake, the
+re-read failing): reconnect with backoff for up to the resume window (CONFCTL_MIND_RESUME_TIMEOUT seconds, else
+--max-wait), else exit 9. Once back: a `gap` record (notifications are not replayed, so chat messages sent
+meanwhile are lost), what changed meanwhile from re-reading the conference with ?detailed=true (marked
+"resynced": true, each printed once even if its notification also arrives), then a `reconnected` record.
 """
 
 from __future__ import annotations
@@ -109,19 +112,37 @@ class Snapshot:
 
 
 class ConferenceFollower:
-    def __init__(self, profile, conference: str, stop: threading.Event):
+    """One conference's socket. `connector`, `clock` and `wait` are the seams unit tests replace (a fake
+    socket, a fake clock); by default they are the real WebSocket client, time.monotonic and the stop flag."""
+
+    def __init__(self, profile, conference: str, stop: threading.Event, *, session=None, connector=None,
+                 clock=time.monotonic, wait=None, window: float | None = None):
+        from confctl.state import state
+
         from . import MindSession
 
         self.profile = profile
         self.conference = conference
         self.stop = stop
-        self.session = MindSession(profile)
+        self.session = session or MindSession(profile)
         self.url = ws_url(self.session.base_url, self.session.app_id, conference)
+        self.connector = connector or self.connect
+        self.clock = clock
+        self.wait = wait or stop.wait
+        # How long the socket may stay down before the stream is given up (exit 9).
+        self.window = window if window is not None else resume_window(profile, state.max_wait)
+        self.echoes: dict[str, object] = {}  # location -> what a re-sync already printed for it
 
     # -- pieces -----------------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         where = path("mind.conference.get", applicationId=self.session.app_id, conferenceId=self.conference)
-        return Snapshot(self.session.request("GET", where, params={"detailed": "true"}).json())
+        body = self.session.request("GET", where, params={"detailed": "true"}).json()
+        if not isinstance(body, dict):
+            from confctl.errors import ServerError
+
+            raise ServerError(f"conference {self.conference}: the server answered {type(body).__name__}, "
+                              "not a conference")
+        return Snapshot(body)
 
     def connect(self):
         from websockets.sync.client import connect
@@ -147,10 +168,32 @@ class ConferenceFollower:
         ev.update(extra)
         return ev
 
+    def refused(self, exc):
+        """A handshake the server answered with an HTTP status: 401/403 end the stream (exit 3), 404 means
+        the conference is gone; anything else is a transient failure (None)."""
+        status = exc.response.status_code
+        if status in (401, 403):
+            return AuthError(f"the WebSocket for conference {self.conference} was refused ({status})",
+                             hint="notifications need the application token (the profile's token) of the "
+                                  "application that owns the conference", status=status)
+        return None
+
+    def is_echo(self, notification: dict) -> bool:
+        """True for a notification a re-sync already printed (a participant who joined while the conference
+        was being re-read is in the re-read *and* in the socket's queue): print each change once."""
+        location = str(notification.get("location") or "/")
+        if location not in self.echoes:
+            return False
+        printed = self.echoes.pop(location)
+        if notification.get("type") == "deleted":
+            return printed is None
+        return printed is not None and notification.get("resource") == printed
+
     # -- the loop ---------------------------------------------------------------------------------------
     def run(self):
-        from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+        from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
+        from confctl.errors import RateLimitedError, ServerError
         from confctl.state import state
 
         ws = None
@@ -159,47 +202,58 @@ class ConferenceFollower:
         try:
             while not self.stop.is_set():
                 if ws is None:
+                    # Reconnect: open the socket first, then re-read, so nothing that happens in between is
+                    # missed (what shows up in both is printed once, see is_echo).
                     try:
-                        ws = self.connect()
+                        ws = self.connector()
+                        fresh = self.snapshot() if down_since is not None else None
                     except InvalidStatus as exc:
-                        status = exc.response.status_code
-                        if status in (401, 403):
-                            raise AuthError(f"the WebSocket for conference {self.conference} was refused ({status})",
-                                            hint="notifications need the application token (the profile's "
-                                                 "token) of the application that owns the conference",
-                                            status=status) from None
-                        if status == 404:
+                        if exc.response.status_code == 404:
                             yield self.event("conference.deleted", {"id": self.conference}, "/")
                             return
-                        failure = f"HTTP {status}"
-                    except (OSError, TimeoutError, InvalidHandshake) as exc:
-                        failure = f"{type(exc).__name__}: {exc}"
+                        fatal = self.refused(exc)
+                        if fatal is not None:
+                            raise fatal from None
+                        failure = f"HTTP {exc.response.status_code}"
+                    except NotFoundError:
+                        yield self.event("conference.deleted", {"id": self.conference}, "/")
+                        return
+                    except (OSError, EOFError, TimeoutError, WebSocketException, ServerError,
+                            RateLimitedError) as exc:
+                        # Any failure to get back — refused, reset during the opening handshake, the re-read
+                        # failing — is one more attempt within the resume window.
+                        failure = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                     else:
                         failure = None
                     if failure is not None:
+                        if ws is not None:
+                            ws.close()
+                            ws = None
                         attempt += 1
-                        down_since = down_since or time.monotonic()
-                        waited = time.monotonic() - down_since
+                        down_since = down_since or self.clock()
                         delay = backoff(attempt)
+                        if self.clock() - down_since + delay > self.window:
+                            raise StreamEnded(f"could not reconnect to conference {self.conference} after "
+                                              f"{attempt} attempts in {self.clock() - down_since:.1f} s "
+                                              f"({failure})", hint="raise --max-wait (or set "
+                                              "CONFCTL_MIND_RESUME_TIMEOUT) to keep trying longer")
                         output.note(f"mind: reconnecting to conference {self.conference} failed ({failure}); "
                                     f"next attempt in {delay:.1f} s")
-                        if waited + delay > max(state.max_wait, 1.0):
-                            raise StreamEnded(f"could not reconnect to conference {self.conference} after "
-                                              f"{attempt} attempts ({failure})", hint="raise --max-wait")
-                        self.stop.wait(delay)
+                        self.wait(delay)
                         continue
-                    if down_since is not None:
-                        try:
-                            fresh = self.snapshot()
-                        except NotFoundError:
-                            yield self.event("conference.deleted", {"id": self.conference}, "/")
-                            return
+                    if fresh is not None:
+                        down = round(self.clock() - down_since, 3)
+                        # Notifications are not replayed and messages cannot be re-read: say so.
+                        yield envelope.gap("mind", self.profile.name, self.conference, reason=why,
+                                           down_seconds=down, lost="messages sent while disconnected; other "
+                                           "changes are re-read below")
                         changes = known.changes(fresh)
+                        self.echoes = {}
                         for etype, location, data in changes:
+                            self.echoes[location] = None if etype.endswith(".deleted") else data
                             yield self.event(etype, data, location, resynced=True)
                         yield envelope.reconnected("mind", self.profile.name, self.conference, reason=why,
-                                                   attempts=max(attempt, 1), down_seconds=round(time.monotonic()
-                                                                                        - down_since, 3),
+                                                   attempts=max(attempt, 1), down_seconds=down,
                                                    resynced=len(changes))
                         known = fresh
                     attempt, down_since = 0, None
@@ -223,9 +277,9 @@ class ConferenceFollower:
                             hint="only one client may follow a Mind conference at a time; stop the other one")
                     why = f"closed {code}: {reason}"
                     output.note(f"mind: connection to conference {self.conference} lost ({why}); reconnecting")
-                    down_since = time.monotonic()
+                    down_since = self.clock()
                     attempt = 1
-                    self.stop.wait(backoff(attempt))  # even the first retry waits: the server may be restarting
+                    self.wait(backoff(attempt))  # even the first retry waits: the server may be restarting
                     continue
                 try:
                     notification = json.loads(raw)
@@ -233,12 +287,28 @@ class ConferenceFollower:
                     yield self.event("notification.malformed", {"raw": str(raw)[:1000]})
                     continue
                 if isinstance(notification, dict):
+                    if self.echoes and self.is_echo(notification):
+                        continue
                     known.apply(notification)
                 yield to_event(self.profile.name, self.conference, notification)
         finally:
             if ws is not None:
                 ws.close()
             self.session.close()
+
+
+def resume_window(profile, max_wait: float) -> float:
+    """CONFCTL_MIND_RESUME_TIMEOUT seconds when set, else --max-wait (at least one second)."""
+    raw = profile.get("resume_timeout")
+    if raw in (None, ""):
+        return max(float(max_wait), 1.0)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = -1.0
+    if value <= 0:
+        raise UsageError(f"CONFCTL_MIND_RESUME_TIMEOUT must be a number of seconds above 0 (got {raw!r})")
+    return value
 
 
 def follow(profile, options):

@@ -55,6 +55,35 @@ def _token(conn) -> str | None:
     return conn.query_params.get("access_token")
 
 
+def _transport(send, depth: int = 0):
+    """The asyncio transport behind an ASGI `send` (the server's protocol object, through the closures the
+    framework wraps it in): only the simulator's fault injection needs it."""
+    owner = getattr(send, "__self__", None)
+    if owner is not None and hasattr(owner, "transport"):
+        return owner.transport
+    for cell in getattr(send, "__closure__", None) or ():
+        if depth < 6 and callable(cell.cell_contents):
+            found = _transport(cell.cell_contents, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def reset_connection(ws) -> None:
+    """Reset the TCP connection during the opening handshake (RST, no HTTP response), as a flaky network or
+    a restarting load balancer does."""
+    import socket
+    import struct
+
+    transport = _transport(ws._send)
+    if transport is None:  # pragma: no cover - another ASGI server: the nearest thing is a refusal
+        raise RuntimeError("cannot reach the connection to reset it")
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
 def create_app(config) -> Starlette:
     world = World(config)
 
@@ -391,6 +420,12 @@ def create_app(config) -> Starlette:
 
     # -- WebSocket notifications -------------------------------------------------------------------------
     async def notifications(ws: WebSocket):
+        conf_id = ws.path_params.get("conf_id")
+        faulty = world.conferences.get(conf_id)
+        if faulty is not None and faulty.reset_handshakes > 0:
+            faulty.reset_handshakes -= 1
+            reset_connection(ws)
+            return
         try:
             actor, conf = authenticate(ws)
             if not actor.is_app:

@@ -76,10 +76,12 @@ def routes(world: World, body_of) -> list[Route]:
 
     async def control_drop(request):
         """Drop the conference's sockets (default 1012, not a Mind close code) and make the changes listed in
-        `then` before anyone can reconnect: a follower must find them by re-reading the conference."""
+        `then` before anyone can reconnect: a follower must find them by re-reading the conference. With
+        `reset_handshakes: N` the next N reconnects are reset during the opening handshake."""
         conf = control_conf(request)
         data = await body_of(request, required=False)
         dropped = len(conf.listeners)
+        conf.reset_handshakes = max(0, int(data.get("reset_handshakes") or 0))
         conf.close_listeners(int(data.get("code") or 1012), "simulated network drop")
         done = [apply(conf, item.get("action", ""), item) for item in data.get("then") or []]
         return JSONResponse({"dropped": dropped, "changes": done})

@@ -85,6 +85,7 @@ class Conference:
     participants: dict = field(default_factory=dict)
     streamings: dict = field(default_factory=dict)
     listeners: list = field(default_factory=list)
+    reset_handshakes: int = 0            # the next N WebSocket opening handshakes are reset (a network fault)
 
     @property
     def ending_at(self) -> float:
