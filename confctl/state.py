@@ -27,12 +27,14 @@ class State:
 
     @property
     def profile(self) -> str | None:
-        """The single profile a normal command uses (events follow may take several)."""
+        """The single profile named by --profile (events follow may take several). CONFCTL_PROFILE is not
+        read here: it names the profile of its own provider only, so `config.resolve` applies it per provider
+        and every other provider keeps its default profile (DESIGN §3)."""
         if len(self.profiles) > 1:
             from confctl.errors import UsageError
 
             raise UsageError("--profile was given more than once; only `events follow` takes several")
-        return self.profiles[0] if self.profiles else os.environ.get("CONFCTL_PROFILE") or None
+        return self.profiles[0] if self.profiles else None
 
     @property
     def interactive(self) -> bool:
