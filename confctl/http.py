@@ -108,14 +108,16 @@ class RetryBudget:
 class DryRun(Exception):
     """Raised instead of sending when --dry-run is on.
 
-    `line` is the curl command; `setup` the shell lines to run first (how to obtain a token into the
-    variable the line uses), set only on the first DryRun of a session; `curl` is both, ready to print."""
+    `curl` is the curl command for this request. `setup` holds the session's `dry_run_setup()` lines (how to
+    obtain a token into the variable the line uses) on the first DryRun of a session only, so a caller that
+    prints `text` for every DryRun prints the setup once; a caller may instead print
+    `session.dry_run_setup()` itself and then only `curl`."""
 
     def __init__(self, curl: str, setup: Iterable[str] = ()):
-        self.line = curl
+        self.curl = curl
         self.setup = list(setup)
-        self.curl = "\n".join([*self.setup, curl])
-        super().__init__(self.curl)
+        self.text = "\n".join([*self.setup, curl])
+        super().__init__(curl)
 
 
 def _dq(pieces: list[tuple[str, str]]) -> str:
@@ -315,6 +317,16 @@ def _load_ca_bundle(path: str):
     except (ssl.SSLError, ValueError) as exc:
         raise ConfigError(f"--ca-bundle / ca_bundle: {path}: not a usable PEM certificate file ({exc})") from None
     return context
+
+
+def _in_memory(response: httpx.Response) -> bool:
+    import httpx
+
+    try:
+        response.content
+    except httpx.ResponseNotRead:
+        return False
+    return True
 
 
 class Session:
@@ -599,7 +611,7 @@ class Session:
             response = None
             try:
                 response = self.client.send(request, stream=True)
-                if not stream:
+                if not stream and not _in_memory(response):
                     raw = []
                     for chunk in response.iter_raw():
                         raw.append(chunk)
