@@ -19,7 +19,11 @@ NEEDS = {
 
 
 class MindSession(Session):
+    """Bearer auth: the application token (CONFCTL_MIND_TOKEN), or a participant's token when acting as one.
+    A dry run prints the header as a reference to the variable holding the token in use."""
+
     provider = "mind"
+    secret_env = {"authorization": "CONFCTL_MIND_TOKEN"}
 
     def __init__(self, profile):
         from confctl.state import state
@@ -28,13 +32,24 @@ class MindSession(Session):
         self.app_id = profile.require("app_id")
         self.app_token = profile.secret("token")
         self.participant_token: str | None = None
+        self._participant_setup: list[str] = []
         self._auth = "default"
         super().__init__(profile.require("url"), verify=state.ca_bundle or profile.ca_bundle or True,
                          secrets=[self.app_token or ""])
 
     def act_as_participant(self, token: str) -> None:
         self.participant_token = token
-        self._secrets.append(token)
+        self.add_secret(token)  # scrubbed from errors, debug and dry runs like the application token
+
+    def dry_run_as_participant(self, var: str, setup: list[str]) -> None:
+        """A dry run acting as a participant: the printed line reads the token from $var, which `setup`
+        (shell lines printed first) fills in where confctl knows how; nothing is read or sent."""
+        self.participant_token = "$" + var
+        self.secret_env = {"authorization": var}
+        self._participant_setup = setup
+
+    def dry_run_setup(self) -> list[str]:
+        return list(self._participant_setup)
 
     def auth_headers(self, kind: str = "default") -> dict[str, str]:
         if self.participant_token:
@@ -90,24 +105,31 @@ class Mind(Provider):
         return (tokens.AS_PARTICIPANT,) if endpoint.auth in ("moderator", "member", "self") else ()
 
     def prepare(self, call):
+        from confctl.state import state
+
         source = call.values.get("as_participant")
-        token = tokens.read(source) if source else None
-        if token is None and call.endpoint.auth == "self":
-            token = tokens.from_environment()
-        if token:
-            call.session.act_as_participant(token)
+        if state.dry_run and (source or call.endpoint.auth == "self"):
+            var, setup = tokens.dry_run_reference(source)
+            call.session.dry_run_as_participant(var, setup)
+        else:
+            token = tokens.read(source) if source else None
+            if token is None and call.endpoint.auth == "self":
+                token = tokens.from_environment()
+            if token:
+                call.session.act_as_participant(token)
         if call.body is not None and call.body.get("sendTo") in ("conference", "application"):
             call.body["sendTo"] = (call.path_values["conferenceId"] if call.body["sendTo"] == "conference"
                                    else call.session.app_id)
 
     def result(self, call, response):
-        """Many Mind operations answer 200 with no body: say so on stderr, so a person sees it worked."""
+        """Many Mind operations answer 200 with no body: say so on stderr, so a person sees it worked. Any
+        body is JSON: an HTML page or broken JSON (a captive portal, a proxy's error page) is exit 7."""
         if not response.content and response.status_code < 300:
             from confctl import output
 
             output.note(f"{' '.join(call.endpoint.command_path)}: done")
             return None
-        return super().result(call, response)
+        return call.session.json(response)
 
     def check(self, session, profile):
         """One cheap authenticated call: the profile's conference, or (without one) a conference that cannot
@@ -118,8 +140,8 @@ class Mind(Provider):
 
         conference = profile.get("conference")
         if conference:
-            body = session.request("GET", path("mind.conference.get", applicationId=session.app_id,
-                                               conferenceId=conference)).json()
+            body = session.json(session.request("GET", path("mind.conference.get", applicationId=session.app_id,
+                                                            conferenceId=conference))) or {}
             return {"ok": True, "conference": body.get("id"), "name": body.get("name")}
         try:
             session.request("GET", path("mind.conference.get", applicationId=session.app_id,

@@ -64,5 +64,24 @@ def read(source: str) -> str:
     return token
 
 
+def dry_run_reference(source: str | None) -> tuple[str, list[str]]:
+    """(variable, setup lines) for a dry run acting as a participant: the printed request reads the token
+    from the variable; the setup lines fill it in from SOURCE where a shell can (a file), or say to set it.
+    Nothing is read: a dry run never needs the token itself."""
+    import shlex
+
+    if source and source.startswith("env:") and source[4:].isidentifier():
+        return source[4:], []
+    if source and source != "-" and not source.startswith("env:"):
+        if not os.path.isfile(source):
+            raise ValidationError(FLAG, "must be -, env:VAR or a readable file holding the token (a token "
+                                        "itself is never accepted on the command line)")
+        return ENV_VAR, [f"{ENV_VAR}=$(head -n 1 {shlex.quote(source)})"]
+    if source == "-" or not os.environ.get(ENV_VAR):
+        return ENV_VAR, [f"# set {ENV_VAR} to the participant's token first (the one `mind participant "
+                         f"create` returned), e.g.: read -rs {ENV_VAR}"]
+    return ENV_VAR, []
+
+
 def from_environment() -> str | None:
     return os.environ.get(ENV_VAR, "").strip() or None
