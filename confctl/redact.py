@@ -66,7 +66,8 @@ def header_secret(value: str) -> list[str]:
 
 def variants(secret: str) -> set[str]:
     """The forms a secret takes in transit or in an echo."""
-    out = {secret, quote(secret, safe=""), quote_plus(secret, safe=""), json.dumps(secret)[1:-1]}
+    out = {secret, quote(secret, safe=""), quote(secret), quote(secret, safe="/:@!$&'()*+,;="),
+           quote_plus(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]}
     out |= {v.lower() for v in out if "%" in v}  # percent-encoding in lower-case hex
     raw = secret.encode()
     out |= {base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode(),
