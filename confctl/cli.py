@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from enum import Enum
 from typing import Annotated, Optional
 
 import typer
@@ -135,6 +136,56 @@ def _root_callback(
     state.ca_bundle = ca_bundle
 
 
+# Where `confctl completion` and `confctl man` find the generated files: installed as data files under the
+# environment's prefix (pyproject.toml), or in the checkout next to the package (an editable install).
+SHARE = {"bash": "bash-completion/completions/confctl.bash", "zsh": "zsh/site-functions/_confctl",
+         "fish": "fish/vendor_completions.d/confctl.fish"}
+CHECKOUT = {"bash": "completions/confctl.bash", "zsh": "completions/_confctl", "fish": "completions/confctl.fish"}
+
+
+def _generated(installed: str, checkout: str):
+    from pathlib import Path
+
+    for candidate in (Path(sys.prefix) / "share" / installed, Path(__file__).resolve().parent.parent / checkout):
+        if candidate.is_file():
+            return candidate
+    from confctl.errors import ConfctlError
+
+    raise ConfctlError(f"{installed.rsplit('/', 1)[-1]} is not installed with this copy of confctl",
+                       hint="reinstall with `pip install .`, or run from a checkout")
+
+
+class Shell(str, Enum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+
+
+def completion(shell: Annotated[Shell, typer.Argument(help="the shell", show_default=False)]):
+    """Print the shell completion script (offers commands, options, every choice and profile names)."""
+    path = _generated(SHARE[shell.value], CHECKOUT[shell.value])
+    sys.stdout.write(path.read_text(encoding="utf-8"))
+
+
+def man(topic: Annotated[Optional[str], typer.Argument(
+        help="a provider or group (gateway, pexip, mind, auvious, profile, events, sim); default: confctl(1)",
+        show_default=False, metavar="TOPIC")] = None):
+    """Show a manual page: opened with man(1) on a terminal, printed as roff source otherwise."""
+    import shutil
+    import subprocess
+
+    from confctl.errors import UsageError
+
+    page = "confctl" if not topic or topic == "confctl" else f"confctl-{topic.removeprefix('confctl-')}"
+    if page != "confctl" and page.removeprefix("confctl-") not in set(PROVIDERS) | set(GROUPS):
+        raise UsageError(f"TOPIC: no manual page for {topic!r}",
+                         hint="choose from " + ", ".join(list(PROVIDERS) + list(GROUPS)))
+    path = _generated(f"man/man1/{page}.1", f"man/{page}.1")
+    if sys.stdout.isatty() and shutil.which("man"):
+        raise typer.Exit(subprocess.call(["man", "-l", str(path)]))
+    sys.stdout.write(path.read_text(encoding="utf-8"))
+
+
 def build_app(load: str | set[str] | None = None) -> typer.Typer:
     """The root app. Only the groups named in `load` ("*" for all) are built in full; the others are
     placeholders carrying their help, so `confctl --help` imports no provider, httpx or keyring."""
@@ -159,6 +210,8 @@ def build_app(load: str | set[str] | None = None) -> typer.Typer:
             app.add_typer(importlib.import_module(module).app, name=name, help=help_text)
         else:
             app.add_typer(typer.Typer(help=help_text), name=name, help=help_text)
+    app.command("completion", help="Print the completion script for bash, zsh or fish.")(completion)
+    app.command("man", help="Show the manual page of confctl or of one provider or group.")(man)
     return app
 
 

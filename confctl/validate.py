@@ -52,6 +52,7 @@ def choice(*allowed: str, case: bool = True) -> Rule:
         return value
 
     check.describe = "|".join(allowed)
+    check.choices = allowed  # shell completion offers them
     return check
 
 

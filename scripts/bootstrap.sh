@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv (if missing) and install confctl with the given extras into it. Quiet unless pip fails.
 # Usage: scripts/bootstrap.sh EXTRAS   (e.g. "sim" or "test")
+# -qq: pip prints errors only (a failure still shows why); warnings and build chatter stay out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-sim}"
@@ -10,7 +11,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=".venv/.confctl-$extras"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$extras]"
+  .venv/bin/python -m pip install -qq --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install -qq --disable-pip-version-check -e ".[$extras]"
   touch "$stamp"
 fi
