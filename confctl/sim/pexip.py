@@ -34,6 +34,9 @@ HOST_PIN = CREDENTIALS["pexip"]["pin"]
 ALICE, BOB, CAROL, ERIN = ("7f8bdd7f-2d39-4c3f-9236-3e95b21f21a8", "65b4af2f-657a-4081-98a8-b17667628ce3",
                            "a0196175-b462-48a1-b95c-f322c3af57c1", "eca55900-274d-498c-beba-2169aad9ce1f")
 HEIDI, IVAN = "1c5e2b7a-3f4d-4e8a-9b1c-2d3e4f5a6b7c", "2d6f3c8b-4a5e-4f9b-8c2d-3e4f5a6b7c8d"
+FRANK, GRACE, JUDY = ("3e7a4d9c-5b6f-4a0c-9d3e-4f5a6b7c8d9e", "4f8b5e0d-6c7a-4b1d-8e4f-5a6b7c8d9e0f",
+                      "5a9c6f1e-7d8b-4c2e-9f5a-6b7c8d9e0f1a")
+MALLORY, NIAJ = "6b0d7a2f-8e9c-4d3f-8a6b-7c8d9e0f1a2b", "7c1e8b3a-9f0d-4e4a-9b7c-8d9e0f1a2b3c"
 BOB_CALL, BOB_CALL_2 = "50ed679d-c622-4c0e-b251-e217f2aa030b", "c34f35f1-1060-438c-9e87-6c2dffb9c998"
 BREAKOUT_1, BREAKOUT_2, BREAKOUT_3 = ("00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002",
                                       "00000000-0000-0000-0000-000000000003")
@@ -184,6 +187,7 @@ class PexipSim:
     def reset(self) -> None:
         self.ttl = int(self.config.pexip_token_ttl)
         self.maintenance = False
+        self.refuse_refresh = 0  # refresh_token answers 403 this many times (-1: always)
         self.events_down_until = 0.0
         self.tokens: dict[str, Token] = {}
         self.seq = 0
@@ -204,12 +208,12 @@ class PexipSim:
         add(demo, room1, person("Ivan", demo.alias, uid=IVAN))
         demo.breakouts[BREAKOUT_1] = room1
         scratch = Conference("meet.scratch", "Scratch VMR", host_pin=HOST_PIN)
-        for name in ("Frank", "Grace", "Judy"):
-            add(scratch, scratch.main, person(name, scratch.alias))
+        for name, uid in (("Frank", FRANK), ("Grace", GRACE), ("Judy", JUDY)):
+            add(scratch, scratch.main, person(name, scratch.alias, uid=uid))
         add(scratch, scratch.main, person("Erin", scratch.alias, uid=ERIN, service="waiting_room"))
-        for uid, name, who in ((BREAKOUT_2, "Room A", "Mallory"), (BREAKOUT_3, "Room B", "Niaj")):
+        for uid, name, who, pid in ((BREAKOUT_2, "Room A", "Mallory", MALLORY), (BREAKOUT_3, "Room B", "Niaj", NIAJ)):
             room = Room(uid, name)
-            add(scratch, room, person(who, scratch.alias))
+            add(scratch, room, person(who, scratch.alias, uid=pid))
             scratch.breakouts[uid] = room
         return [demo, scratch,
                 Conference("meet.guests", "Guest PIN VMR", host_pin="1111", guest_pin="2222"),
@@ -410,6 +414,9 @@ def create_app(config: SimConfig) -> Starlette:
         conf, tok, me, error = sim.token_of(request, alias)
         if error:
             return error
+        if sim.refuse_refresh:
+            sim.refuse_refresh -= 1  # -1 keeps refusing
+            return fail(403, "Token refresh refused", "success")
         fresh = Token(secrets.token_urlsafe(24), tok.participant, tok.alias, time.time() + sim.ttl)
         sim.tokens[fresh.value] = fresh
         return ok({"token": fresh.value, "expires": str(sim.ttl)})
@@ -441,6 +448,7 @@ def create_app(config: SimConfig) -> Starlette:
                 initial.append(wrap("participant_sync_begin", None))
                 initial += [wrap("participant_create", public(p)) for p in room.participants.values()]
                 initial.append(wrap("participant_sync_end", None))
+                initial.append(wrap("conference_update", room.status(conf)))
         conf.subscribers.append(sub)
 
         def frame(eid, etype, data) -> str:
@@ -592,6 +600,9 @@ def create_app(config: SimConfig) -> Starlette:
         return ok(list(PINNING))
 
     async def frame(conf, room, me, body, request):
+        # The doc: these URLs "require the token and the event ID ... as a header or a query parameter".
+        if not (request.headers.get("id") or request.query_params.get("id")):
+            return fail(400, "missing the event id of the presentation_frame event")
         return Response(JPEG, media_type="image/jpeg")
 
     CONFERENCE_GET = {"conference_status": conference_status, "participants": participants,
@@ -768,13 +779,25 @@ def create_app(config: SimConfig) -> Starlette:
         return ok({"breakout_uuid": new.uuid})
 
     async def breakoutbuzz(conf, room, me, body, request):
+        """Help for a breakout room: the one in the path, or else the one the requester is in."""
+        if room is conf.main:
+            room = conf.find(me["uuid"]) or conf.main
+            if room is conf.main:
+                return ok(False)  # nobody to help: the requester is in the main room
         room.breakoutbuzz = {"value": True, "time": int(time.time())}
         sim.conf_update(conf, room)
         return ok(True)
 
     async def clearbreakoutbuzz(conf, room, me, body, request):
-        room.breakoutbuzz = {"value": False, "time": int(time.time())}
-        sim.conf_update(conf, room)
+        """Anyone in the breakout room, or a Host: without a room in the path, the requester's room (a Host in
+        the main room clears every room's request)."""
+        rooms = [room]
+        if room is conf.main:
+            mine = conf.find(me["uuid"]) or conf.main
+            rooms = [mine] if mine is not conf.main else list(conf.breakouts.values())
+        for target in rooms:
+            target.breakoutbuzz = {"value": False, "time": int(time.time())}
+            sim.conf_update(conf, target)
         return ok(True)
 
     async def leavebreakout(conf, room, me, body, request):
@@ -908,6 +931,11 @@ def create_app(config: SimConfig) -> Starlette:
             return ok(True)
         if action == "fecc":
             need(body, "action", str, ("start", "stop", "continue"))
+            # The doc: FECC is "sent to a specific participant identified by the target UUID".
+            target = room.participants.get(need(body, "target", str))
+            if target is None:
+                return ok(False)
+            p = target
             for move in body.get("movement") or []:
                 axis, direction = move.get("axis"), move.get("direction")
                 if (axis, direction) not in {("pan", "left"), ("pan", "right"), ("tilt", "up"), ("tilt", "down"),
@@ -1013,6 +1041,16 @@ def create_app(config: SimConfig) -> Starlette:
         if what == "maintenance":
             sim.maintenance = bool(body.get("on", True))
             return JSONResponse({"maintenance": sim.maintenance})
+        if what == "refuse-refresh":
+            sim.refuse_refresh = int(body.get("count", -1))
+            return JSONResponse({"refuse_refresh": sim.refuse_refresh})
+        if what == "refresh-event":  # the node asks every client to refresh its token now
+            count = 0
+            for conf_ in sim.conferences.values():
+                for sub in conf_.subscribers:
+                    sub.queue.put_nowait((sim.event_id(), "refresh_token", None))
+                    count += 1
+            return JSONResponse({"sent": count})
         if what == "ttl":
             sim.ttl = int(body.get("seconds") or sim.ttl)
             return JSONResponse({"ttl": sim.ttl})

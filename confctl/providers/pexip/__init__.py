@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
+from contextlib import contextmanager
 
 from confctl import output
 from confctl.errors import ApiError
@@ -12,12 +14,15 @@ from confctl.provider import Provider
 from confctl.providers import PROVIDERS
 from confctl.spec import LOCAL, Param
 
-from .rules import uuid_rule
-from .token import Lease, conference_path
+from .rules import room_ref
+from .token import TOKEN_ENV, Lease, conference_path
 
+SELF_MARK = "confctl-self-participant"  # `self` in a dry run's path, printed as $CONFCTL_PEXIP_SELF
+SELF_ENV = "CONFCTL_PEXIP_SELF"
 ALIAS_IN_PATH = re.compile(r"/api/client/v2/conferences/([^/]+)/")
-BREAKOUT = Param("breakout", LOCAL, rule=uuid_rule, metavar="UUID",
-                 help="send the request to this breakout room (same request under /breakouts/{uuid}/)")
+BREAKOUT = Param("breakout", LOCAL, rule=room_ref, resolve="breakout", metavar="ROOM",
+                 help="send the request to this breakout room (same request under /breakouts/{uuid}/): its "
+                      "UUID, the short id the roster shows, or its name")
 
 
 def _alias_of(path: str) -> str | None:
@@ -31,7 +36,8 @@ class PexipSession(Session):
     """Adds the `token` header of the conference in each path; tokens come from (and go back to) a Lease."""
 
     provider = "pexip"
-    secret_env = {"pin": "CONFCTL_PEXIP_PIN"}
+    # Dry runs print these headers as variable references; dry_run_setup() says how to fill the token one.
+    secret_env = {"pin": "CONFCTL_PEXIP_PIN", "token": TOKEN_ENV}
 
     def __init__(self, profile):
         from confctl.state import state
@@ -39,9 +45,46 @@ class PexipSession(Session):
         self.profile = profile
         self.leases: dict[str, Lease] = {}
         self._lock = threading.Lock()
+        self._local = threading.local()  # per-thread deadline overrides (see `deadline`)
         self.rosters: dict = {}  # (alias, breakout) -> participant list, for name resolution in one command
+        self._dry_alias: str | None = None
         super().__init__(profile.require("url"), verify=state.ca_bundle or profile.ca_bundle or True,
-                         secrets=[profile.secret("pin") or ""])
+                         secrets=[profile.secret("pin") or "", os.environ.get(TOKEN_ENV) or ""])
+
+    # -- bounded requests (token refresh and release must never hold a follower or Ctrl-C for long) --------
+    @property
+    def timeout(self) -> float:
+        limit = getattr(self._local, "timeout", None)
+        return self._timeout if limit is None else min(limit, self._timeout)
+
+    @timeout.setter
+    def timeout(self, value: float) -> None:
+        self._timeout = value
+
+    @property
+    def max_wait(self) -> float:
+        limit = getattr(self._local, "max_wait", None)
+        return self._max_wait if limit is None else min(limit, self._max_wait)
+
+    @max_wait.setter
+    def max_wait(self, value: float) -> None:
+        self._max_wait = value
+
+    @contextmanager
+    def deadline(self, seconds: float, *, retries: bool = True):
+        """Requests made by this thread inside the block take at most `seconds` each (and wait at most that
+        long for retries in total, or not at all without `retries`)."""
+        self.client  # noqa: B018 - created with the normal timeout, not this block's
+        saved = (getattr(self._local, "timeout", None), getattr(self._local, "max_wait", None))
+        self._local.timeout, self._local.max_wait = seconds, (seconds if retries else 0.0)
+        try:
+            yield
+        finally:
+            self._local.timeout, self._local.max_wait = saved
+
+    def lookup(self, method: str, path: str, **kw):
+        """A read-only request that --dry-run still sends (name and room look-ups)."""
+        return self.request(method, path, lookup=True, **kw)
 
     def lease(self, alias: str) -> Lease:
         with self._lock:
@@ -52,16 +95,69 @@ class PexipSession(Session):
     def build(self, method, path, *, headers=None, auth="default", dry_run=False, **kw):
         alias = _alias_of(path) if auth != "none" else None
         if alias:
-            token = "<token>" if dry_run else self.lease(alias).token()
+            token = f"${TOKEN_ENV}" if dry_run else self.lease(alias).token()
             headers = {**(headers or {}), "token": token}
-        return super().build(method, path, headers=headers, auth="none", dry_run=dry_run, **kw)
+        request = super().build(method, path, headers=headers, auth="none", dry_run=dry_run, **kw)
+        limit = getattr(self._local, "timeout", None)
+        if limit is not None:
+            import httpx
+
+            request.extensions["timeout"] = httpx.Timeout(self.timeout).as_dict()
+        return request
+
+    def dry_run(self, request):
+        """The curl line; `self` (confctl's own participant) becomes $CONFCTL_PEXIP_SELF, which the setup
+        lines fill from the same request_token answer as the token."""
+        from confctl.http import DryRun
+
+        self._dry_alias = _alias_of(request.url.path)
+        self._dry_self = SELF_MARK in request.url.path
+        dry = super().dry_run(request)
+        if SELF_MARK not in dry.curl:
+            return dry
+        import shlex
+
+        head = dry.curl.split(" ", 4)  # curl -X METHOD URL rest
+        url = shlex.split(head[3])[0].replace(SELF_MARK, "${" + SELF_ENV + "}")
+        return DryRun(" ".join([*head[:3], f'"{url}"', *head[4:]]), dry.setup)
+
+    def dry_run_setup(self) -> list[str]:
+        """How to obtain the token the printed line uses: a runnable request_token into CONFCTL_PEXIP_TOKEN
+        (unless it is set already), and the release_token to run when done."""
+        alias = self._dry_alias
+        if not alias or os.environ.get(TOKEN_ENV):
+            return [f"# using the token in ${TOKEN_ENV}"] if alias else []
+        import shlex
+
+        from confctl.http import curl_line
+
+        lease = self.lease(alias)
+        body = {"display_name": lease.display_name, "call_tag": lease.call_tag, **lease.extra}
+        headers = {"pin": "$CONFCTL_PEXIP_PIN"} if lease.pin else {}
+        obtain = curl_line(self.client.build_request("POST", self.url(conference_path(alias) + "/request_token"),
+                                                     json=body, headers=headers), self.secret_env)
+        obtain = obtain.replace("curl ", "curl -sS ", 1)
+        release = self.url(conference_path(alias) + "/release_token")
+        lines = ["# A Pexip token is a participant in the meeting: obtain one first (needs jq)" +
+                 (", with the PIN in $CONFCTL_PEXIP_PIN" if lease.pin else "") + ":"]
+        if getattr(self, "_dry_self", False):  # the participant of that token is `self`
+            lines += [f"CONFCTL_PEXIP_JOINED=$({obtain})",
+                      f'export {TOKEN_ENV}=$(jq -r .result.token <<<"$CONFCTL_PEXIP_JOINED")',
+                      f'{SELF_ENV}=$(jq -r .result.participant_uuid <<<"$CONFCTL_PEXIP_JOINED")']
+        else:
+            lines.append(f"export {TOKEN_ENV}=$({obtain} | jq -r .result.token)")
+        return lines + [
+            f"# ... and release it when done (until then it stays in the meeting; confctl itself also uses "
+            f"${TOKEN_ENV} when it is set):",
+            f"#   curl -sS -X POST {shlex.quote(release)} -H \"token: ${TOKEN_ENV}\"",
+        ]
 
     def request(self, method, path, *, raise_for_status=True, ok=(), **kw):
         """One retry with a fresh token when the node says ours is no longer valid."""
         response = super().request(method, path, raise_for_status=False, **kw)
         alias = _alias_of(path)
         if response.status_code in (401, 403) and kw.get("auth", "default") != "none" and alias \
-                and alias in self.leases and _invalid_token(response):
+                and alias in self.leases and not self.leases[alias].external and _invalid_token(response):
             response.close()
             self.leases[alias].invalidate()
             response = super().request(method, path, raise_for_status=False, **kw)
@@ -120,6 +216,16 @@ def _invalid_token(response) -> bool:
 
 class Pexip(Provider):
     info = PROVIDERS["pexip"]
+    group_help = {
+        "token": "The token confctl holds as a participant: request (and keep), refresh, release.",
+        "conference": "Control the whole conference: lock, mute guests, layouts, banner, dial out, events.",
+        "participant": "Act on one participant (by name, UUID or prefix, in any room): mute, spotlight, role.",
+        "breakout": "Breakout rooms: create, move people in and out, ask for and dismiss help, close.",
+        "call": "The calls of a participant: media, DTMF, ICE candidates, camera control.",
+        "video-mix": "Personal layouts: create, configure and delete video mixes.",
+        "presentation": "Fetch the current presentation frame (JPEG) of a presentation_frame event.",
+        "node": "The Conferencing Node itself: maintenance status and attestation keys.",
+    }
 
     @property
     def endpoints(self):
@@ -131,7 +237,8 @@ class Pexip(Provider):
     def resolvers(self):
         from . import names
 
-        return {"participant": names.resolve, "video_mix": names.resolve_mix}
+        return {"participant": names.resolve, "video_mix": names.resolve_mix, "breakout": names.resolve_room,
+                "breakout_target": names.resolve_target}
 
     def session(self, profile):
         return PexipSession(profile)

@@ -1,8 +1,13 @@
 """Every row of the Pexip client REST API v2 inventory (tests/data/pexip.tsv), one declarative entry each.
 
 Participant arguments take a display name, a UUID, a unique UUID prefix or `self` (confctl's own API
-participant); `--breakout UUID` on every conference, participant and call command sends the same request
-under /breakouts/{uuid}/ (added by the provider, see __init__.py). Example values are seeded in the simulator.
+participant), in any room: a participant found in a breakout room is addressed under /breakouts/{uuid}/.
+`--breakout ROOM` (a UUID, the short id the roster shows, or the room's name) on every conference, participant
+and call command sends the same request under /breakouts/{uuid}/ (added by the provider, see __init__.py).
+
+Examples are UUIDs, never display names: they must send their request to any node (a name is resolved by a
+look-up first, and a node without that name sends nothing). The simulator seeds these UUIDs, so the examples
+also succeed against it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,15 @@ C = "/api/client/v2/conferences/{alias}"
 P = C + "/participants/{participant}"
 K = P + "/calls/{call}"
 
+EX_PARTICIPANT = "65b4af2f-657a-4081-98a8-b17667628ce3"  # main room of the profile's conference
+EX_AUDIO_PARTICIPANT = "a0196175-b462-48a1-b95c-f322c3af57c1"  # main room
+EX_BREAKOUT_PARTICIPANT = "1c5e2b7a-3f4d-4e8a-9b1c-2d3e4f5a6b7c"  # in EX_BREAKOUT
+EX_BREAKOUT_PARTICIPANT_2 = "2d6f3c8b-4a5e-4f9b-8c2d-3e4f5a6b7c8d"  # in EX_BREAKOUT
+# On the second conference (SCRATCH), for examples that end or move someone.
+EX_SCRATCH_PARTICIPANT = "3e7a4d9c-5b6f-4a0c-9d3e-4f5a6b7c8d9e"
+EX_SCRATCH_PARTICIPANT_2 = "4f8b5e0d-6c7a-4b1d-8e4f-5a6b7c8d9e0f"
+EX_WAITING_PARTICIPANT = "eca55900-274d-498c-beba-2169aad9ce1f"  # in the waiting room
+EX_EVENT_ID = "MTAuNDQuOTkuMl8xOA=="  # the doc's example presentation_frame event id
 EX_CALL = "50ed679d-c622-4c0e-b251-e217f2aa030b"
 EX_CALL_2 = "c34f35f1-1060-438c-9e87-6c2dffb9c998"
 EX_BREAKOUT = "00000000-0000-0000-0000-000000000001"
@@ -24,17 +38,22 @@ SCRATCH = ("--conference", "meet.scratch")  # examples that end things run on a 
 alias = Param("alias", PATH, flag="--conference", short="-c", profile="conference", required=True,
               help="conference alias")
 participant = Param("participant", PATH, required=True, rule=rules.participant_ref, resolve="participant",
-                    metavar="PARTICIPANT", example="Bob",
-                    help="display name, UUID, unique UUID prefix, or self")
+                    metavar="PARTICIPANT", example=EX_PARTICIPANT,
+                    help="display name, UUID, unique UUID prefix, or self (any room: one in a breakout room is "
+                         "addressed there)")
 self_participant = Param("participant", PATH, positional=True, default="self", rule=rules.participant_ref,
                          resolve="participant", metavar="[PARTICIPANT]",
                          help="the participant making the request (default: self, confctl's own participant)")
 call = Param("call", PATH, required=True, rule=rules.uuid_rule, example=EX_CALL, help="call UUID")
-breakout = Param("breakout", PATH, required=True, rule=rules.uuid_rule, example=EX_BREAKOUT,
-                 metavar="BREAKOUT", help="breakout room UUID")
+breakout = Param("breakout", PATH, required=True, rule=rules.room_ref, resolve="breakout", example=EX_BREAKOUT,
+                 metavar="BREAKOUT", help="breakout room: UUID, the short id the roster shows, or its name")
 digits = Param("digits", BODY, required=True, positional=True, rule=rules.DTMF, example="1234",
                help="DTMF digits")
 sdp = Param("sdp", BODY, rule=rules.text_or_file, help="session description (text, @file or -)")
+# The doc: presentation.jpeg / presentation_high.jpeg "require the token and the event ID of the
+# presentation_frame event ... as a header or a query parameter".
+FRAME_ID = Param("id", QUERY, required=True, rule=rules.event_id, example=EX_EVENT_ID, metavar="EVENT_ID",
+                 help="id of the presentation_frame event (`confctl pexip events -o jsonl` shows it)")
 
 
 def setting(example="on"):
@@ -43,6 +62,7 @@ def setting(example="on"):
 
 
 def fecc_params() -> tuple[Param, ...]:
+    """FECC to a participant also names it in the body as `target` (the workflow adds it)."""
     return (
         Param("action", BODY, required=True, choices=rules.FECC_ACTIONS, example="start",
               help="start, stop or continue"),
@@ -67,8 +87,7 @@ def layout_params(prefix: str = "transforms.") -> tuple[Param, ...]:
     t = prefix
     return (
         Param("layout", BODY, wire=t + "layout", rule=rules.layout, metavar="LAYOUT", example="2:21",
-              help="layout for everyone (VMR) / hosts (alias of host_layout): " + ", ".join(rules.LAYOUTS[:13])
-              + ", ..."),
+              help="layout for everyone (VMR) / hosts (alias of host_layout)"),
         Param("host_layout", BODY, wire=t + "host_layout", rule=rules.layout, metavar="LAYOUT",
               help="Virtual Auditorium host layout"),
         Param("guest_layout", BODY, wire=t + "guest_layout", rule=rules.layout, metavar="LAYOUT",
@@ -198,7 +217,8 @@ ENDPOINTS = (
          aliases=(Alias(("participant", "list")),)),
     conf("transform_layout", "POST", "transform_layout",
          "Change the layout, indicators, overlay text and streaming options.", *layout_params(),
-         data=True, handler=workflows.transform_layout, aliases=(Alias(("conference", "set-layout")),)),
+         data=True, handler=workflows.transform_layout, aliases=(Alias(("conference", "set-layout")),),
+         epilog=rules.LAYOUTS_HELP),
     conf("clearallbuzz", "POST", "clearallbuzz", "Lower all raised hands.", command=("conference", "lower-all-hands"),
          aliases=(Alias(("conference", "clearallbuzz")),)),
     conf("clearspotlights", "POST", "clearspotlights", "Remove every spotlight.",
@@ -249,7 +269,7 @@ ENDPOINTS = (
                                   example="main.!personal", metavar="MIX", help="mix name"),
                      Param("layout", BODY, wire="transform_layout.layout", required=True, rule=rules.layout,
                            example="1:7", help="layout")),
-             command=("video-mix", "configure")),
+             command=("video-mix", "configure"), epilog=rules.LAYOUTS_HELP),
     Endpoint("pexip.video_mix.delete", "POST", C + "/video_mixes/{mix_name}/delete", "Remove a personal layout.",
              params=(alias, Param("mix_name", PATH, required=True, rule=rules.video_mix_name, resolve="video_mix",
                                   example="main.!personal", metavar="MIX", help="mix name")),
@@ -257,7 +277,7 @@ ENDPOINTS = (
 
     # -- participants ---------------------------------------------------------------------------------------
     part("disconnect", "disconnect", "Disconnect a participant (from a breakout room: entirely).",
-         example=("Frank", *SCRATCH)),
+         example=(EX_SCRATCH_PARTICIPANT, *SCRATCH)),
     part("mute", "mute", "Mute a participant's audio."),
     part("unmute", "unmute", "Unmute a participant's audio."),
     part("video_muted", "video_muted", "Mute a participant's video.", command=("participant", "video-mute")),
@@ -273,7 +293,7 @@ ENDPOINTS = (
     part("spotlightoff", "spotlightoff", "Remove a participant's spotlight.",
          command=("participant", "spotlight-off")),
     part("unlock", "unlock", "Admit a participant from the waiting room of a locked conference.",
-         command=("participant", "admit"), aliases=(Alias(("participant", "unlock")),), example=("Erin", *SCRATCH)),
+         command=("participant", "admit"), aliases=(Alias(("participant", "unlock")),), example=(EX_WAITING_PARTICIPANT, *SCRATCH)),
     part("dtmf", "dtmf", "Send DTMF digits to a participant.", digits),
     part("message", "message", "Send a direct message (text, or --json for an application payload).",
          *message_params(), handler=workflows.message),
@@ -313,7 +333,7 @@ ENDPOINTS = (
          Param("role", BODY, required=True, rule=rules.transfer_role, example="guest", help="host or guest"),
          Param("pin", BODY, type="file", flag="--pin-file", rule=rules.secret_text, metavar="FILE",
                help="file (or - for stdin) with the target's PIN for that role"),
-         example=("Grace", "--to", "meet.demo", "--role", "guest", *SCRATCH)),
+         example=(EX_SCRATCH_PARTICIPANT_2, "--to", "meet.demo", "--role", "guest", *SCRATCH)),
     part("take_floor", "take_floor", "Signal that you start sending full-motion presentation.",
          who=self_participant),
     part("release_floor", "release_floor", "Signal that you stopped sending full-motion presentation.",
@@ -363,7 +383,8 @@ ENDPOINTS = (
              "Send a participant request inside a breakout room (like --breakout on participant commands).",
              params=(alias, breakout,
                      Param("participant", PATH, required=True, rule=rules.participant_ref, resolve="participant",
-                           metavar="PARTICIPANT", example="Heidi", help="display name, UUID or unique UUID prefix"),
+                           metavar="PARTICIPANT", example=EX_BREAKOUT_PARTICIPANT,
+                           help="display name, UUID or unique UUID prefix"),
                      Param("request", PATH, required=True, choices=PARTICIPANT_REQUESTS, example="mute",
                            help="the participant request")),
              data=True, command=("breakout", "participant-control")),
@@ -372,8 +393,10 @@ ENDPOINTS = (
              example=(EX_SCRATCH_BREAKOUT, "--yes", *SCRATCH)),
     Endpoint("pexip.breakout.empty", "POST", C + "/breakouts/empty",
              "Move everyone back to the main room; the rooms stay open.", params=(alias,), example=SCRATCH),
-    Endpoint("pexip.breakout.buzz", "POST", C + "/breakoutbuzz", "Ask for help in the breakout room.",
-             params=(alias,), command=("breakout", "ask-for-help"), aliases=(Alias(("breakout", "buzz")),)),
+    Endpoint("pexip.breakout.buzz", "POST", C + "/breakoutbuzz",
+             "Ask for help in a breakout room (--breakout ROOM, or the room confctl's participant is in).",
+             params=(alias,), command=("breakout", "ask-for-help"), aliases=(Alias(("breakout", "buzz")),),
+             example=("--breakout", EX_BREAKOUT)),
     Endpoint("pexip.breakout.clearbuzz", "POST", C + "/clearbreakoutbuzz", "Dismiss a help request.",
              params=(alias,), command=("breakout", "dismiss-help"), aliases=(Alias(("breakout", "clearbuzz")),)),
     Endpoint("pexip.breakout.clearbuzz_room", "POST", C + "/breakouts/{breakout}/clearbreakoutbuzz",
@@ -382,13 +405,14 @@ ENDPOINTS = (
     Endpoint("pexip.breakout.move", "POST", C + "/breakouts/{breakout}/participants/breakout",
              "Move participants out of a breakout room: to main, to another room, or back to their previous room.",
              params=(alias,
-                     Param("breakout", PATH, required=True, rule=rules.uuid_rule, flag="--from", metavar="BREAKOUT",
-                           positional=False,
-                           example=EX_BREAKOUT, help="the breakout room they are in"),
+                     Param("breakout", PATH, required=True, rule=rules.room_ref, resolve="breakout", flag="--from",
+                           metavar="BREAKOUT", positional=False, example=EX_BREAKOUT,
+                           help="the breakout room they are in (UUID, short id or name)"),
                      Param("breakout_uuid", BODY, required=True, flag="--to", rule=rules.move_target,
-                           example="main", metavar="ROOM", help='"main", "previous" or a breakout room UUID'),
+                           resolve="breakout_target", example="main", metavar="ROOM",
+                           help='"main", "previous" or a breakout room (UUID, short id or name)'),
                      Param("participants", BODY, type="list", positional=True, rule=rules.participant_ref,
-                           resolve="participant", metavar="[PARTICIPANT]...", example=["Ivan"], default=[],
+                           resolve="participant", metavar="[PARTICIPANT]...", example=[EX_BREAKOUT_PARTICIPANT_2], default=[],
                            help="who to move (names work); none = everyone in the room")),
              handler=workflows.breakout_move),
     Endpoint("pexip.breakout.close_all", "POST", C + "/breakouts/disconnect",
@@ -398,18 +422,19 @@ ENDPOINTS = (
     Endpoint("pexip.breakout.move_from_main", "POST", C + "/participants/breakout",
              "Move participants from the main room into a breakout room.",
              params=(alias,
-                     Param("breakout_uuid", BODY, required=True, flag="--to", rule=rules.uuid_rule,
-                           example=EX_BREAKOUT, metavar="BREAKOUT", help="target breakout room UUID"),
+                     Param("breakout_uuid", BODY, required=True, flag="--to", rule=rules.room_ref,
+                           resolve="breakout", example=EX_BREAKOUT, metavar="BREAKOUT",
+                           help="target breakout room (UUID, short id or name)"),
                      Param("participants", BODY, type="list", positional=True, required=True,
                            rule=rules.participant_ref, resolve="participant", metavar="PARTICIPANT...",
-                           example=["Carol"], help="who to move (names work)")),
+                           example=[EX_AUDIO_PARTICIPANT], help="who to move (names work)")),
              command=("breakout", "move-from-main"), handler=workflows.breakout_move),
     Endpoint("pexip.breakout.leave", "POST", C + "/leavebreakout",
              "Return confctl's participant from its breakout room to the main room.", params=(alias,)),
 
     # -- calls ----------------------------------------------------------------------------------------------
     callep("ack", "Start media on a call (direct media: with the local SDP).", sdp),
-    callep("disconnect", "Disconnect one call of a participant.", example=("Bob", EX_CALL_2)),
+    callep("disconnect", "Disconnect one call of a participant.", example=(EX_PARTICIPANT, EX_CALL_2)),
     callep("dtmf", "Send DTMF digits on a gateway call.", digits),
     callep("new_candidate", "Send a trickle ICE candidate.",
            Param("candidate", BODY, required=True, example="candidate:1 1 udp 2124262783 192.0.2.1 50000 typ host",
@@ -433,15 +458,13 @@ ENDPOINTS = (
                            help="stop after S seconds"),
                      Param("until", LOCAL, metavar="TYPE", help="stop after the first event of this type"),
                      Param("save_frames", LOCAL, metavar="DIR", help="fetch a JPEG into DIR per presentation_frame")),
-             command=("conference", "events"), handler=workflows.events, example=("--count", "3")),
+             command=("conference", "events"), handler=workflows.events, example=("--count", "1", "--timeout", "10")),
     Endpoint("pexip.presentation.frame", "GET", C + "/presentation.jpeg",
              "Fetch the latest presentation frame (binary: -O FILE or a pipe).",
-             params=(alias, Param("id", QUERY, help="event id of the presentation_frame event")), binary=True,
-             command=("presentation", "frame")),
+             params=(alias, FRAME_ID), binary=True, command=("presentation", "frame")),
     Endpoint("pexip.presentation.frame_high", "GET", C + "/presentation_high.jpeg",
              "Fetch the latest presentation frame in high resolution (binary).",
-             params=(alias, Param("id", QUERY, help="event id of the presentation_frame event")), binary=True,
-             command=("presentation", "frame-high")),
+             params=(alias, FRAME_ID), binary=True, command=("presentation", "frame-high")),
     Endpoint("pexip.node.status", "GET", "/api/client/v2/status",
              "Is the Conferencing Node in maintenance mode? (exit 7 when it is)", auth="none",
              idempotent=False),  # not idempotent here: report a 503 at once instead of retrying it
@@ -449,5 +472,7 @@ ENDPOINTS = (
              auth="none"),
 )
 
-# Commands that take --breakout: the doc says a breakout room "can be controlled by hosts like a normal VMR".
-BREAKOUT_SCOPED = ("pexip.conference.", "pexip.participant.", "pexip.call.", "pexip.video_mix.")
+# Commands that take --breakout: the doc says a breakout room "can be controlled by hosts like a normal VMR";
+# breakoutbuzz is sent under /breakouts/{uuid}/ like clearbreakoutbuzz.
+BREAKOUT_SCOPED = ("pexip.conference.", "pexip.participant.", "pexip.call.", "pexip.video_mix.",
+                   "pexip.breakout.buzz")

@@ -32,6 +32,7 @@ def row(p: dict, speaking: dict, room: str) -> dict:
 class Watch:
     def __init__(self):
         self.rooms: dict[str, dict[str, dict]] = {}
+        self.names: dict[str, str | None] = {}  # breakout uuid -> room name, when known
         self.speaking: dict[str, int] = {}
         self.changed = False
         self.ready = False  # the first table waits for the roster (participant_sync_end)
@@ -83,6 +84,36 @@ class Watch:
         return t
 
 
+def everyone(session, alias: str) -> tuple[list[dict], Watch]:
+    """The participants of every room: the main room's roster, then each breakout room's (from the opening
+    burst of the event stream, the only place a node lists breakout rooms). Each record gains `room` ("main"
+    or the breakout UUID) and `room_name`."""
+    from confctl.errors import ConfctlError
+
+    from . import names, unwrap
+    from .token import conference_path
+
+    main = unwrap(session.lookup("GET", conference_path(alias) + "/participants").json(), "participants") or []
+    try:
+        rooms = names.rooms(session, alias)
+    except ConfctlError as exc:  # no event stream: the main room is all we can list
+        from confctl import output
+
+        output.warn(f"breakout rooms not listed: {exc.message}")
+        rooms = {}
+    people = [{**p, "room": "main", "room_name": None} for p in main]
+    view = Watch()
+    view.rooms["main"] = {p.get("uuid"): p for p in main}
+    for uid, room in rooms.items():
+        if uid == names.MAIN:
+            continue
+        name = names.room_name(session, alias, room)
+        view.rooms[uid] = {p.get("uuid"): p for p in room["participants"]}
+        view.names[uid] = name
+        people += [{**p, "room": uid, "room_name": name} for p in room["participants"]]
+    return people, view
+
+
 def register(app: typer.Typer) -> None:
     @app.command("participants")
     def participants(
@@ -107,11 +138,7 @@ def register(app: typer.Typer) -> None:
         fmt = output.fmt()
         with PexipSession(profile) as session:
             if not watch:
-                people = unwrap(session.request("GET", conference_path(alias) + "/participants").json(),
-                                "participants") or []
-                view = Watch()
-                for p in people:
-                    view.rooms.setdefault("main", {})[p.get("uuid")] = p
+                people, view = everyone(session, alias)
                 output.emit(view.rows() if fmt == "table" else people, id_field="uuid")
                 return
             stop = threading.Event()

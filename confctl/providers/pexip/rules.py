@@ -12,7 +12,16 @@ from confctl.validate import choice, int_range, is_uuid, pattern
 LAYOUTS = ("1:0", "1:7", "1:21", "2:21", "1:33", "2x2", "3x3", "4x4", "5x5", "4:0", "9:0", "16:0", "25:0", "1:1",
            "one_main_nine_around", "one_main_twelve_around", "two_mains_eight_around", "ac", "teams", "5:7",
            "ac_presentation_in_mix", "ac_presentation_in_mix_group")
-layout = choice(*LAYOUTS)
+_layout = choice(*LAYOUTS)
+LAYOUTS_HELP = "Layouts: " + ", ".join(LAYOUTS) + "."
+
+
+def layout(field, value):
+    return _layout(field, value)
+
+
+layout.describe = "a layout listed below"  # the list itself is printed once, in the command's epilog
+layout.choices = LAYOUTS  # shell completion offers them
 
 DTMF = pattern(r"[0-9*#A-Da-d]+", "DTMF digits only: 0-9, *, # and A-D")
 ROLE = choice("chair", "guest")
@@ -203,9 +212,31 @@ def resource_path(field, value):
     return value
 
 
+resource_path.path_segments = True  # the builder checks each '/'-separated segment and keeps the '/'
+
+
 def classification(field, value):
     if value < 0:
         raise ValidationError(field, "must be a level key of the theme (0 or more)", value)
+    return value
+
+
+def room_ref(field, value):
+    """A breakout room: UUID, the short id the roster shows (a unique UUID prefix), or the room's name."""
+    value = str(value)
+    if not value.strip() or any(c in value for c in "/?#") or any(ord(c) < 32 for c in value):
+        raise ValidationError(field, "must be a breakout room UUID, short id or name", value)
+    return value
+
+
+room_ref.describe = "UUID, short id or name"
+
+
+def event_id(field, value):
+    """An SSE event id (the node's are base64 text); only emptiness and control characters are invalid."""
+    value = str(value)
+    if not value.strip() or any(ord(c) < 32 for c in value):
+        raise ValidationError(field, "must be the id of a presentation_frame event", value)
     return value
 
 

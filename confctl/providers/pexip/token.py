@@ -5,6 +5,15 @@ cache (one 0600 JSON file per node + conference + PIN, guarded by an fcntl lock)
 one token: each process registers itself as a holder; the last holder out releases the token, unless it was kept
 on purpose (`confctl pexip token request`). A holder that died (kill -9) is pruned by the next command, which
 then reuses the still-valid token and releases it. Ctrl-C and errors release through `PexipSession.close()`.
+
+Refresh: a keep-alive thread refreshes every expires/3 seconds, and at once when the node sends a
+`refresh_token` event. A refused refresh (403) is retried while the token is still valid; once it has lapsed
+without a refresh, the lease fails: the next use of the token (and a follower, at once) raises AuthError (exit
+3, "token refresh failed"). Cleanup is bounded: `release_token` is one attempt with a short deadline, so Ctrl-C
+with the node gone returns in seconds.
+
+`CONFCTL_PEXIP_TOKEN`: a token the user obtained (e.g. with the lines a dry run prints) is used as is — not
+requested, refreshed, cached or released by confctl.
 """
 
 from __future__ import annotations
@@ -21,9 +30,17 @@ from pathlib import Path
 from urllib.parse import quote
 
 from confctl import config, output
-from confctl.errors import AuthError, ConfctlError, NotFoundError
+from confctl.errors import AuthError, ConfctlError, NotFoundError, UsageError
 
 CALL_TAG = "confctl"
+RELEASE_DEADLINE = 2.0  # release_token: one attempt, no retry loop (the node expires the token anyway)
+REFRESH_DEADLINE = 3.0  # one keep-alive refresh attempt, retries included, never holds the lock longer
+REFUSED_RETRY = 1.0  # seconds between attempts while the node refuses to refresh a still-valid token
+TOKEN_ENV = "CONFCTL_PEXIP_TOKEN"
+
+
+class TokenRefused(ConfctlError):
+    """refresh_token answered 401/403/404: the node would not refresh this token (now)."""
 
 
 def conference_path(alias: str) -> str:
@@ -72,6 +89,8 @@ def _me(lease_id: str) -> list:
 class Lease:
     """This process's use of the shared token for one conference."""
 
+    clock = staticmethod(time.time)  # wall clock: `obtained` is shared with other processes through the cache
+
     def __init__(self, session, alias: str):
         self.session = session
         self.alias = alias
@@ -96,8 +115,13 @@ class Lease:
         self.joined = False
         self.keep = False
         self.guest_fallback = False
+        self.external = os.environ.get(TOKEN_ENV) or None  # the user's own token: used, never managed
+        self.failure: AuthError | None = None  # set when the token lapsed because the node refused to refresh it
+        self.refused: str | None = None  # the node's last refusal, while we keep retrying
+        self._urgent = False  # the node asked for a refresh now (a `refresh_token` event)
         self._mutex = threading.RLock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     # -- cache file ------------------------------------------------------------------------------------
@@ -127,9 +151,8 @@ class Lease:
             pass
 
     # -- token validity --------------------------------------------------------------------------------
-    @staticmethod
-    def _age(entry: dict) -> float:
-        return time.time() - float(entry.get("obtained", 0))
+    def _age(self, entry: dict) -> float:
+        return self.clock() - float(entry.get("obtained", 0))
 
     @staticmethod
     def _expires(entry: dict) -> float:
@@ -150,6 +173,9 @@ class Lease:
 
     @property
     def participant_uuid(self) -> str | None:
+        if self.external:
+            raise UsageError(f"with {TOKEN_ENV} set, confctl does not know which participant that token is",
+                             hint="give the participant's UUID instead of 'self'")
         self.token()
         return (self.entry or {}).get("participant_uuid")
 
@@ -160,18 +186,34 @@ class Lease:
     # -- public ----------------------------------------------------------------------------------------
     def token(self) -> str:
         """A valid token, acquiring or refreshing as needed."""
+        if self.external:
+            return self.external
         with self._mutex:
+            if self.failure is None and self.refused and self.joined and not self._usable(self.entry):
+                self.failure = AuthError(f"token refresh failed: the node refused to refresh the token for "
+                                         f"{self.alias} ({self.refused}) and it is about to expire", status=403,
+                                         hint="run the command again for a new token")
+            if self.failure is not None:
+                raise self.failure
             if not self.joined or not self._usable(self.entry):
                 self.acquire()
             elif self._due(self.entry):
-                self._refresh_shared()
+                try:
+                    self._refresh_shared()
+                except TokenRefused:
+                    pass  # still valid: use it; the keep-alive retries and fails the lease if it lapses
+                except ConfctlError:
+                    pass  # node unreachable for now: the request itself will say so
             return self.entry["token"]
 
     def acquire(self, keep: bool = False) -> dict:
         with self.locked():
             entry = self._load()
             if entry and self._usable(entry) and self._due(entry):
-                entry = self._refresh(entry)
+                try:
+                    entry = self._refresh(entry)
+                except TokenRefused:
+                    entry = None  # another process's token the node no longer refreshes: start afresh
             if not self._usable(entry):
                 if entry and not entry.get("holders") and self._age(entry) < self._expires(entry):
                     self._post_release(entry)  # nearly expired and unused: end it rather than leave it
@@ -206,17 +248,28 @@ class Lease:
     def refresh_now(self) -> dict:
         with self.locked():
             entry = self._load() or self.entry
-            entry = self._refresh(entry, force=True)
-            if entry is None:
-                raise AuthError(f"the node refused to refresh the token for {self.alias}",
-                                hint="the participant was probably disconnected; the next command requests a new one")
+            try:
+                entry = self._refresh(entry, force=True)
+            except TokenRefused as exc:
+                raise AuthError(f"token refresh failed: the node refused to refresh the token for {self.alias} "
+                                f"({exc.message})", status=exc.status,
+                                hint="the participant was probably disconnected; the next command requests a new "
+                                     "one") from None
             self._save(entry)
             self.entry = entry
             return entry
 
+    def request_refresh(self) -> None:
+        """The node asked for a refresh (a `refresh_token` event): the keep-alive refreshes now."""
+        self._urgent = True
+        self._wake.set()
+
     def release(self, force: bool = False) -> dict | None:
         """Leave: the last holder releases the token (unless kept). `force` also ends a kept token."""
         self._stop.set()
+        self._wake.set()
+        if self.external:
+            return None  # the user's token: theirs to release
         if not self.joined and not force:
             return None
         released = None
@@ -254,21 +307,51 @@ class Lease:
 
     def _keepalive(self) -> None:
         while not self._stop.is_set():
+            wait = self.keepalive_step()
+            if wait is None:
+                return
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def keepalive_step(self) -> float | None:
+        """Refresh when due (or asked to); the seconds until the next look, or None to end the keep-alive."""
+        entry = self.entry
+        if entry is None or self._stop.is_set() or self.failure is not None:
+            return None
+        if self._urgent or self._due(entry):
+            urgent, self._urgent = self._urgent, False
+            try:
+                with self.session.deadline(REFRESH_DEADLINE):
+                    self._refresh_shared(force=urgent)
+                self.refused = None
+            except TokenRefused as exc:
+                self.refused = exc.message
+                left = self._expires(entry) - self._age(entry)
+                if left <= 0:
+                    self.failure = AuthError(
+                        f"token refresh failed: the node refused to refresh the token for {self.alias} "
+                        f"({exc.message}) until it expired", status=exc.status,
+                        hint="confctl's participant has left the meeting; run the command again for a new token")
+                    self._delete_if_mine(entry)
+                    return None
+                return max(0.05, min(REFUSED_RETRY, left))
+            except ConfctlError:
+                return 1.0  # node unreachable for now; the next request will tell
+            except Exception:  # noqa: BLE001 - a keep-alive thread must never die noisily
+                return 1.0
             entry = self.entry
             if entry is None:
-                return
-            wait = self._expires(entry) / 3 - self._age(entry)
-            if self._stop.wait(max(0.1, min(wait, 5.0))):
-                return
-            if self.entry is not None and self._due(self.entry):
-                try:
-                    self._refresh_shared()
-                except ConfctlError:
-                    self._stop.wait(1.0)  # node unreachable for now; the next request will tell
-                except Exception:  # noqa: BLE001 - a keep-alive thread must never die noisily
-                    self._stop.wait(1.0)
+                return None
+        wait = self._expires(entry) / 3 - self._age(entry)
+        return max(0.1, min(wait, 5.0))
 
-    def _refresh_shared(self) -> None:
+    def _delete_if_mine(self, entry: dict) -> None:
+        with self.locked():
+            cached = self._load()
+            if cached and cached.get("token") == entry.get("token"):
+                self._delete()  # nobody can use a token that lapsed
+
+    def _refresh_shared(self, force: bool = False) -> None:
         with self.locked():
             if self._stop.is_set() and not self.joined:
                 return
@@ -280,13 +363,7 @@ class Lease:
                 return
             # Never adopt another participant's token: our event stream belongs to ours.
             current = entry if same else self.entry
-            fresh = self._refresh(current)
-            if fresh is None:
-                if entry and current and entry.get("token") == current.get("token"):
-                    self._delete()  # nobody can use a token the node refuses
-                self.entry = None  # dead: the next token() call requests a new one
-                self.joined = False
-                return
+            fresh = self._refresh(current, force=force)  # TokenRefused propagates: the caller retries or fails
             if entry is None:
                 fresh["holders"] = [_me(self.id)]
                 self._save(fresh)
@@ -298,15 +375,24 @@ class Lease:
 
     # -- wire ------------------------------------------------------------------------------------------
     def _post(self, what: str, headers: dict, body: dict | None = None):
+        # lookup=True: a dry run still obtains (and releases) the token its name look-ups need.
         return self.session.request("POST", f"{conference_path(self.alias)}/{what}", headers=headers,
-                                    json_body=body, auth="none", idempotent=False, raise_for_status=False)
+                                    json_body=body, auth="none", idempotent=False, raise_for_status=False,
+                                    lookup=True)
+
+    def _result(self, response):
+        """The `result` of a Pexip answer; exit 7 naming what came back when it is not JSON (an HTML page)."""
+        body = self.session.json(response)
+        if isinstance(body, dict) and "result" in body:
+            return body["result"]
+        return body
 
     def _request(self) -> dict:
         body = {"display_name": self.display_name, "call_tag": self.call_tag, **self.extra}
         pin = self.pin
         response = self._post("request_token", {"pin": pin} if pin else {}, body)
         if response.status_code == 403 and not pin:
-            result = _result(response)
+            result = self._result(response)
             if isinstance(result, dict) and result.get("pin") == "required" and result.get("guest_pin") == "none":
                 # Guests need no PIN here, but must say so with "pin: none" (documented).
                 response = self._post("request_token", {"pin": "none"}, body)
@@ -314,44 +400,58 @@ class Lease:
                 if self.guest_fallback:
                     output.warn(f"no PIN configured: joined {self.alias} as a guest; Host-only commands will fail")
         if response.status_code == 403:
-            raise self._explain_403(_result(response))
+            raise self._explain_403(self._result(response))
         if response.status_code == 404:
             raise NotFoundError(f"no conference {self.alias!r} on {self.session.base_url}", status=404,
                                 hint="check the profile's conference alias")
         if response.status_code >= 400:
             raise self.session.error(response)
-        result = _result(response) or {}
+        result = self._result(response) or {}
+        if not isinstance(result, dict):
+            from confctl.errors import ServerError
+
+            raise ServerError(f"request_token for {self.alias}: expected a token object, got "
+                              f"{self.session.scrub(str(result))[:80]!r}", status=response.status_code)
         if "token" not in result:
             if result.get("redirect_url"):
                 raise SSORedirect(result)
             raise AuthError(f"request_token for {self.alias} returned no token")
         entry = {k: v for k, v in result.items() if k in KEEP_FIELDS}
         entry["token"] = result["token"]
-        entry["obtained"] = time.time()
+        entry["obtained"] = self.clock()
         entry["alias"] = self.alias
         return entry
 
     def _refresh(self, entry: dict | None, force: bool = False) -> dict | None:
+        """A refreshed copy of `entry`; TokenRefused when the node refuses (401/403/404)."""
         if not entry:
             return None
         if not force and not self._due(entry):
             return entry
         response = self._post("refresh_token", {"token": entry["token"]})
         if response.status_code in (401, 403, 404):
-            return None
+            try:
+                message, _hint = self.session.error_message(response)
+            except Exception:  # noqa: BLE001 - the refusal itself is what matters
+                message = response.reason_phrase
+            raise TokenRefused(f"{response.status_code} {self.session.scrub(str(message))}",
+                               status=response.status_code)
         if response.status_code >= 400:
             raise self.session.error(response)
-        result = _result(response) or {}
+        result = self._result(response) or {}
         fresh = dict(entry)
-        fresh["token"] = result.get("token") or entry["token"]
-        fresh["expires"] = result.get("expires", entry.get("expires"))
-        fresh["obtained"] = time.time()
+        fresh["token"] = result.get("token") or entry["token"] if isinstance(result, dict) else entry["token"]
+        fresh["expires"] = result.get("expires", entry.get("expires")) if isinstance(result, dict) \
+            else entry.get("expires")
+        fresh["obtained"] = self.clock()
         return fresh
 
     def _post_release(self, entry: dict) -> None:
+        """One bounded attempt: the response "should be ignored", and an unreachable node expires the token."""
         try:
-            self._post("release_token", {"token": entry["token"]})
-        except ConfctlError as exc:  # the response "should be ignored"; an unreachable node expires it anyway
+            with self.session.deadline(RELEASE_DEADLINE, retries=False):
+                self._post("release_token", {"token": entry["token"]})
+        except ConfctlError as exc:
             output.warn(f"could not release the token for {self.alias}: {exc.message}")
 
     def _explain_403(self, result) -> AuthError:
@@ -376,9 +476,9 @@ class Lease:
                                      hint="check the profile's PIN (the host PIN, or the guest PIN to join as guest)")
                 need = "a PIN for hosts and guests" if guest == "required" else "a host PIN"
                 return AuthError(f"{alias} requires {need}; no PIN is configured", status=403,
-                                 hint="set CONFCTL_PEXIP_PIN, or store it with `confctl profile add/edit "
-                                      "--pin-stdin`")
-        text = str(result or "forbidden")
+                                 hint="set CONFCTL_PEXIP_PIN, or store it in the profile: `confctl profile edit "
+                                      "NAME --secret-stdin` (the PIN on stdin)")
+        text = self.session.scrub(str(result or "forbidden"))  # a node may echo the PIN it refused
         if "pin" in text.lower():
             return AuthError(f"the PIN was not accepted by {alias} ({text})", status=403,
                              hint="check the profile's PIN (the host PIN, or the guest PIN to join as guest)")
@@ -398,11 +498,3 @@ KEEP_FIELDS = ("expires", "participant_uuid", "display_name", "role", "call_tag"
                "service_type", "current_service_type", "version", "chat_enabled", "guests_can_present", "call_type")
 
 
-def _result(response):
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text
-    if isinstance(body, dict) and "result" in body:
-        return body["result"]
-    return body

@@ -124,6 +124,9 @@ def fecc(call):
     v = call.values
     moves = [{"axis": axis, "direction": v[axis]} for axis in ("pan", "tilt", "zoom") if v.get(axis)]
     call.body = {**(call.body or {}), "movement": moves}
+    if call.endpoint.id == "pexip.participant.fecc":
+        # The doc: FECC goes "to a specific participant identified by the target UUID".
+        call.body["target"] = call.path_values["participant"]
     return _send(call)
 
 
@@ -200,8 +203,12 @@ def breakout_create(call):
     body = call.body if call.body is not None else {}
     people = call.values.get("participants")
     if people:
+        # {"main": [...], "<breakout uuid>": [...]}: each participant listed under the room they are in now.
+        where = getattr(call, "participant_rooms", {})
         rooms = dict(body.get("participants") or {})
-        rooms["main"] = list(dict.fromkeys([*rooms.get("main", []), *people]))
+        for uid in people:
+            room = where.get(uid, "main")
+            rooms[room] = list(dict.fromkeys([*rooms.get(room, []), uid]))
         body["participants"] = rooms
     call.body = body
     result = call.provider.result(call, call.send())
