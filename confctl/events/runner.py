@@ -38,9 +38,10 @@ def run(sources: list[tuple[str, object]], options: dict, printer: Printer, *, c
             # A source may attach "_ack": called once the event is printed or filtered out, so a resume
             # cursor never moves past an event that was fetched but not delivered (e.g. cut off by --count).
             ack = item.pop("_ack", None) if isinstance(item, dict) else None
+            sync = item.pop("_sync", False) if isinstance(item, dict) else False  # an opening roster: not counted
             if printer.wanted(item):
                 printer.print(item)
-                printed += 1
+                printed += not sync
             if ack:
                 ack()
             if count is not None and printed >= count:

@@ -12,11 +12,25 @@ import typer
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 UrlOpt = Annotated[Optional[str], typer.Option(
-    "--url", help="the Pexip simulator's base URL (default: CONFCTL_PEXIP_URL)", show_default=False)]
+    "--url", help="the Pexip simulator's base URL (default: the Pexip profile's url: CONFCTL_PEXIP_URL, -p NAME "
+                  "or the default Pexip profile)", show_default=False)]
 ConfOpt = Annotated[Optional[str], typer.Option(
-    "--conference", "-c", help="conference alias (default: CONFCTL_PEXIP_CONFERENCE or meet.demo)",
+    "--conference", "-c", help="conference alias (default: the Pexip profile's conference, else meet.demo)",
     show_default=False)]
 Who = Annotated[str, typer.Argument(help="participant display name or UUID")]
+
+
+def _profile():
+    """The Pexip profile a `confctl pexip` command would use (-p, CONFCTL_PROFILE, the default, or the
+    environment), or None when there is none."""
+    from confctl import config
+    from confctl.errors import ConfctlError
+    from confctl.state import state
+
+    try:
+        return config.resolve("pexip", state.profile)
+    except ConfctlError:
+        return None
 
 
 def _call(url: str | None, what: str, body: dict | None = None, method: str = "POST") -> dict:
@@ -24,19 +38,37 @@ def _call(url: str | None, what: str, body: dict | None = None, method: str = "P
 
     from confctl.errors import NotFoundError, UsageError
 
-    base = url or os.environ.get("CONFCTL_PEXIP_URL")
+    profile = None if url else _profile()
+    base = url or os.environ.get("CONFCTL_PEXIP_URL") or (profile.get("url") if profile else None)
     if not base:
-        raise UsageError("no simulator URL: pass --url or set CONFCTL_PEXIP_URL (from `confctl sim serve`)")
-    response = httpx.request(method, base.rstrip("/") + "/_sim/" + what, json=body, timeout=10,
-                             params={"conference": (body or {}).get("conference")} if method == "GET" else None)
+        raise UsageError("no simulator URL: pass --url, set CONFCTL_PEXIP_URL, or point a Pexip profile at the "
+                         "simulator (`confctl sim serve` prints its URL)")
+    try:
+        response = httpx.request(method, base.rstrip("/") + "/_sim/" + what, json=body, timeout=10,
+                                 params={"conference": (body or {}).get("conference")} if method == "GET" else None)
+    except httpx.HTTPError as exc:
+        from confctl.errors import ServerError
+
+        raise ServerError(f"cannot reach the Pexip simulator at {base}: {exc}",
+                          hint="is `confctl sim serve` running there?") from None
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
     if response.status_code == 404:
-        raise NotFoundError(response.json().get("error", "not found"))
+        if isinstance(data, dict) and "error" in data:
+            raise NotFoundError(data["error"])
+        raise UsageError(f"{base} is not a confctl Pexip simulator (it has no /_sim controls)",
+                         hint="give the simulator's URL with --url (`confctl sim serve` prints it)")
     response.raise_for_status()
-    return response.json()
+    return data
 
 
 def _conf(conference: str | None) -> str:
-    return conference or os.environ.get("CONFCTL_PEXIP_CONFERENCE") or "meet.demo"
+    if conference:
+        return conference
+    profile = _profile()
+    return (profile.get("conference") if profile else None) or "meet.demo"
 
 
 def _print(data) -> None:

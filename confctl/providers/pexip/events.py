@@ -5,7 +5,15 @@ with backoff; the node re-sends the whole roster between participant_sync_begin/
 roster we had, so each change is reported once: a `gap` record says which interval may have lost events, the
 diff follows as participant_create/update/delete, then a `reconnected` record. `breakout_event` is unwrapped
 (type = the inner event, plus a `breakout` key). `disconnect` and `refer` are reported, then end the stream
-(exit 9): the node has ended confctl's participant there.
+(exit 9): the node has ended confctl's participant there. A `refresh_token` event makes the keep-alive refresh
+the token at once (as Pexip's own client does); a token the node refused to refresh until it lapsed ends the
+stream with AuthError (exit 3, "token refresh failed").
+
+The roster the node sends when a stream opens (participant_sync_begin, the participant_create of everyone
+present, participant_sync_end — per room) is printed but carries `_sync`, so `--count` does not count it.
+
+Resume window: `CONFCTL_PEXIP_RESUME_TIMEOUT` (or the profile's resume_timeout; default 120 s) bounds how long
+reconnecting may take, each attempt included, before exit 9.
 """
 
 from __future__ import annotations
@@ -141,16 +149,32 @@ def follow_conference(session, alias: str, options: dict, profile_name: str):
     down_iso: str | None = None
     attempts = 0
 
-    def make(etype, data, *, id=None, breakout=None):
+    def make(etype, data, *, id=None, breakout=None, sync=False):
         env = envelope.make("pexip", profile_name, etype, _people_first(data), conference=alias, id=id)
         if breakout:
             env["breakout"] = breakout
+        if sync:
+            env["_sync"] = True  # the opening roster: printed, not counted by --count
         return env
+
+    def check_lease() -> None:
+        lease = session.leases.get(alias)
+        if lease is not None and lease.failure is not None:
+            raise lease.failure  # the token lapsed unrefreshed: exit 3, not a silent reconnect
 
     while not stop.is_set():
         try:
-            response = open_stream(session, alias, retry=not connected_once)
+            check_lease()
+            if connected_once:  # each attempt fits in what is left of the resume window
+                left = resume_timeout - (time.time() - down_since)
+                with session.deadline(max(0.5, left)):
+                    response = open_stream(session, alias, retry=False)
+            else:
+                response = open_stream(session, alias, retry=True)
         except (ConfctlError, OSError) as exc:
+            lease = session.leases.get(alias)
+            if lease is not None and exc is lease.failure:
+                raise
             if not connected_once:
                 raise  # the first connection failing is an ordinary error (exit 3/4/7)
             if isinstance(exc, (AuthError, NotFoundError)):  # a refused PIN or a vanished conference is final
@@ -174,7 +198,9 @@ def follow_conference(session, alias: str, options: dict, profile_name: str):
                 try:
                     kind, sse = q.get(timeout=0.5)
                 except queue.Empty:
+                    check_lease()
                     continue
+                check_lease()
                 if kind == "eof":
                     break
                 if sse.id:
@@ -197,17 +223,17 @@ def follow_conference(session, alias: str, options: dict, profile_name: str):
                 if etype == "participant_sync_begin":
                     roster.begin(room)
                     if not resumed:
-                        yield make(etype, data, id=sse.id, breakout=breakout)
+                        yield make(etype, data, id=sse.id, breakout=breakout, sync=True)
                     continue
                 if etype == "participant_create" and roster.in_sync(room):
                     roster.synced(room, data if isinstance(data, dict) else {})
                     if not resumed:
-                        yield make(etype, data, id=sse.id, breakout=breakout)
+                        yield make(etype, data, id=sse.id, breakout=breakout, sync=True)
                     continue
                 if etype == "participant_sync_end" and roster.in_sync(room):
                     created, updated, deleted = roster.end(room)
                     if not resumed:
-                        yield make(etype, data, id=sse.id, breakout=breakout)
+                        yield make(etype, data, id=sse.id, breakout=breakout, sync=True)
                         continue
                     if room == MAIN and not announced:
                         announced = True
@@ -234,6 +260,8 @@ def follow_conference(session, alias: str, options: dict, profile_name: str):
                     breakouts.add(data.get("breakout_uuid"))
                 if etype == "breakout_end" and isinstance(data, dict):
                     breakouts.discard(data.get("breakout_uuid"))
+                if etype == "refresh_token" and not breakout:
+                    session.lease(alias).request_refresh()  # the node wants a fresh token now
                 roster.apply(room, etype, data)
                 env = make(etype, data, id=sse.id, breakout=breakout)
                 if etype == "presentation_frame" and frames_dir is not None and not breakout:
