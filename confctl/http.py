@@ -294,6 +294,7 @@ def _load_ca_bundle(path: str):
     import os
     import ssl
 
+    path = os.path.expanduser(path)
     if not os.path.exists(path):
         raise ConfigError(f"--ca-bundle / ca_bundle: {path}: no such file")
     if os.path.isdir(path):
