@@ -143,9 +143,11 @@ def test_dry_run_sends_nothing_and_shows_no_secret(cli, sim):
     proc = cli("--dry-run", "auvious", "token", check=0)
     assert proc.stdout.startswith("curl -X POST") and TOKEN_PATH in proc.stdout
     assert "grant_type=client_credentials" in proc.stdout
-    assert "demo-secret" not in proc.stdout and "<redacted>" in proc.stdout
+    assert "demo-secret" not in proc.stdout
+    assert '-u "$CONFCTL_AUVIOUS_CLIENT_ID:$CONFCTL_AUVIOUS_CLIENT_SECRET"' in proc.stdout
     proc = cli("--dry-run", "auvious", "conference", "active", check=0)
-    assert "authorization: <redacted>" in proc.stdout.lower()
+    assert '-H "Authorization: Bearer $CONFCTL_AUVIOUS_TOKEN"' in proc.stdout
+    assert "demo-secret" not in proc.stdout
     assert sim.app.state.requests == []
 
 

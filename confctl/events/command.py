@@ -227,7 +227,7 @@ def plan(provider_names: list[str] | None, profile_names: list[str], options: di
                 fix = (f"`confctl profile edit {profile.name} --conference ID`" if profile.from_file
                        else profile.provider.env_var("conference"))
                 raise UsageError(f"{kind} profile {profile.name!r}: no conference to follow",
-                                 hint=f"pass -c ID (or -c {profile.name if profile.from_file else kind}:ID), or "
+                                 hint=f"pass --conference ID (or -c {profile.name if profile.from_file else kind}:ID), or "
                                       f"set the profile's conference ({fix})")
             own["conference"] = default if isinstance(default, list) else [default]
         for conference in own["conference"]:

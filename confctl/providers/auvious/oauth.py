@@ -198,11 +198,7 @@ class TokenManager:
             raise AuthError(f"token request failed: {exc.message}",
                             hint="check the profile's client_id, client_secret and token_url",
                             status=exc.status) from None
-        try:
-            body = response.json()
-        except ValueError:
-            raise AuthError("the token endpoint did not answer with JSON",
-                            hint=f"check the profile's token_url ({self.token_url})") from None
+        body = self.session.json(response)  # not JSON (an HTML page): exit 7 naming what came back
         self.fetched = True
         return record_from_response(body if isinstance(body, dict) else {})
 
@@ -215,14 +211,17 @@ class TokenManager:
                 cached = self.cache.load()
                 if usable(cached) and cached["access_token"] != rejected:
                     self.record = cached
+                    self.session.add_secret(cached["access_token"])
                     return cached["access_token"]
             with self.cache.locked():
                 if not force:  # another process may have fetched while we waited for the lock
                     cached = self.cache.load()
                     if usable(cached) and cached["access_token"] != rejected:
                         self.record = cached
+                        self.session.add_secret(cached["access_token"])
                         return cached["access_token"]
                 record = self.fetch()
                 self.cache.store(record)
             self.record = record
+            self.session.add_secret(record["access_token"])
             return record["access_token"]
