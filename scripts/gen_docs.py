@@ -50,6 +50,8 @@ EXTRA_ENV = (
                                      "(default: 120)"),
     ("CONFCTL_PEXIP_TOKEN", "pexip: a token obtained by other means (e.g. the steps a dry run prints), used "
                             "as is; secret"),
+    ("CONFCTL_AUVIOUS_TOKEN", "auvious: an access token obtained by other means, used as is (no fetch, no cache); "
+                              "secret"),
     ("CONFCTL_MIND_PARTICIPANT_TOKEN", "mind: participant token for participant-only operations; secret"),
     ("CONFCTL_MIND_RESUME_TIMEOUT", "mind: seconds an event stream keeps reconnecting before exit 9 "
                                     "(default: --max-wait)"),
@@ -849,6 +851,8 @@ def gen_root_man(root: Node, version: str) -> str:
             if not f.required:
                 bits.append("optional")
             out += [".TP", f"\\fB{roff(info.env_var(f.name))}\\fR", roff(f"{name}: " + "; ".join(bits))]
+    for var, text in EXTRA_ENV:
+        out += [".TP", f"\\fB{roff(var)}\\fR", roff(text)]
     out += [".PP", roff("Every profile field can come from CONFCTL_<PROVIDER>_<FIELD>, which wins over the "
                         "profile; with only these variables and no config file every command works.")]
     out += [".SH FILES", ".TP", "\\fI<user config dir>/confctl/config.toml\\fR",
