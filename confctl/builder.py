@@ -209,17 +209,11 @@ def _validate(p: Param, value: Any) -> Any:
     return value
 
 
-def _path_value(p: Param, value: Any, profile=None) -> Any:
+def _path_value(p: Param, value: Any) -> Any:
     """Every path value is one safe segment (no traversal, nothing that ends the path) — exit 2, nothing sent.
     A rule marked `path_segments` (a relative resource path) allows '/' between safe segments."""
     field = p.cli_flag if not p.is_positional else p.name.upper()
-    try:
-        return path_segment(field, value, segments=getattr(p.rule, "path_segments", False))
-    except ValidationError as exc:
-        if profile is not None:
-            where = f"profile {profile.name!r}" if profile.from_file else "the environment"
-            exc.hint = f"the value comes from the {p.profile} field of {where}"
-        raise
+    return path_segment(field, value, segments=getattr(p.rule, "path_segments", False))
 
 
 def _set_nested(body: dict, dotted: str, value: Any) -> None:
@@ -265,9 +259,18 @@ def build_call(provider: Provider, ep: Endpoint, values: dict, profile, opts: di
                 raise ValidationError(flag, "is required", hint=hint)
             resolved[p.name] = None
             continue
-        value = _validate(p, _convert(p, value))
-        if p.where == PATH:
-            value = _path_value(p, value, profile if from_profile else None)
+        try:
+            value = _validate(p, _convert(p, value))
+            if p.where == PATH:
+                value = _path_value(p, value)
+        except ValidationError as exc:
+            if from_profile and exc.hint is None:
+                import os
+
+                var = profile.provider.env_var(p.profile)
+                exc.hint = (f"the value comes from {var}" if os.environ.get(var) else
+                            f"the value comes from the {p.profile} field of profile {profile.name!r}")
+            raise
         resolved[p.name] = value
         if p.where == PATH:
             path_values[p.wire_name] = value
@@ -589,10 +592,27 @@ def _endpoints_command(provider: Provider):
     return endpoints
 
 
+def api_example_path(provider: Provider) -> str:
+    """A real path of this provider for `api --help`: its GET endpoint with the fewest path parameters,
+    filled with the parameters' example values where they have one."""
+    gets = [ep for ep in provider.endpoints if ep.method == "GET"] or list(provider.endpoints)
+    if not gets:
+        return "/"
+    ep = min(gets, key=lambda e: e.path.count("{"))
+    values = {p.wire_name: p.example for p in ep.params
+              if p.where == PATH and isinstance(p.example, str) and f"{{{p.wire_name}}}" in ep.path}
+    path = ep.path
+    for key, value in values.items():
+        path = path.replace("{" + key + "}", quote(value, safe=""))
+    return path
+
+
 def _api_command(provider: Provider):
+    path_help = "path relative to the profile's base URL, e.g. " + api_example_path(provider)
+
     def api(
         method: Annotated[str, typer.Argument(help="HTTP method: GET, POST, PUT, PATCH, DELETE")],
-        path: Annotated[str, typer.Argument(help="path relative to the profile's base URL, e.g. /api/v1/conferences")],
+        path: str = typer.Argument(..., help=path_help),  # a default, not Annotated: the help is per provider
         data: Annotated[Optional[str], typer.Option("--data", "-d", help="JSON body, @file or - (stdin)",
                                                     show_default=False)] = None,
         param: Annotated[Optional[list[str]], typer.Option("--param", "-q", help="query parameter KEY=VALUE (repeatable)",
