@@ -27,6 +27,9 @@ from confctl.providers import PROVIDERS, ProviderInfo
 
 SECRET_STORES = ("keyring", "file", "env")
 PROFILE_KEYS = ("provider", "protected", "secret_store", "ca_bundle")
+# Provider extras a profile may hold beside its fields (README "Environment variables"; no secret among them).
+EXTRA_KEYS = {"pexip": ("conference_extension", "chosen_idp", "call_tag", "resume_timeout"),
+              "mind": ("resume_timeout",)}
 LOCK_TIMEOUT = 30.0  # a stuck process (it holds the lock for a keyring call at most) must not block forever
 
 PRECEDENCE = ("Precedence for every profile value: a command-line flag, then the environment "
@@ -164,12 +167,21 @@ def check_entry(name: str, entry, path: Path) -> None:
         raise bad(path, key_path("profiles", name, "provider"),
                   f"unknown provider {provider!r} (one of {', '.join(PROVIDERS)})")
     info = PROVIDERS[provider]
-    plain = [f.name for f in info.fields if not f.secret]
+    plain = [f.name for f in info.fields if not f.secret] + list(EXTRA_KEYS.get(provider, ()))
     for key, value in entry.items():
         where = key_path("profiles", name, key)
-        if key in plain or key in ("ca_bundle", "secret_store"):
+        if key == "resume_timeout":
+            try:
+                ok = not isinstance(value, bool) and float(value) > 0
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise bad(path, where, f"must be a positive number of seconds (got {value!r})")
+        elif key in plain or key in ("ca_bundle", "secret_store"):
             if not isinstance(value, str):
                 raise bad(path, where, f"must be a string (got {_kind(value)})")
+            if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+                raise bad(path, where, "contains a control character (CR, LF, NUL ...)")
         if key == "url" and not value.startswith(("http://", "https://")):
             raise bad(path, where, f"must start with http:// or https:// (got {value!r})")
         elif key == "secret_store" and value not in SECRET_STORES:
@@ -301,6 +313,20 @@ def update():
 
 # -- resolved profiles ------------------------------------------------------------------------------------
 _warned: set[tuple[str, str]] = set()
+_cleaned: dict[tuple[str, str], str] = {}
+
+
+def _clean(label: str, value: str | None) -> str | None:
+    """A value bound for a header: one trailing line ending is dropped (warned about once), any other control
+    character is exit 2 naming `label` (the variable, or the profile and field) without echoing the value."""
+    if not value:
+        return value
+    key = (label, value)
+    if key not in _cleaned:
+        from confctl.redact import clean_secret
+
+        _cleaned[key] = clean_secret(label, value)
+    return _cleaned[key]
 
 
 @dataclass
@@ -317,7 +343,8 @@ class Profile:
     chosen_by: str = "default"  # "--profile", "CONFCTL_PROFILE", "default" or "environment"
 
     def _env(self, name: str) -> str | None:
-        return os.environ.get(self.provider.env_var(name)) or None
+        var = self.provider.env_var(name)
+        return _clean(var, os.environ.get(var)) or None
 
     def get(self, name: str, default=None):
         env = self._env(name)
@@ -389,7 +416,8 @@ class Profile:
             return None
         from confctl import secrets
 
-        return secrets.get(self.secret_store, self.name, name, env=self.provider.env_var(name))
+        value = secrets.get(self.secret_store, self.name, name, env=self.provider.env_var(name))
+        return _clean(f"the {name} of profile {self.name!r}", value)
 
     def secret_location(self, name: str) -> str:
         var = self.provider.env_var(name)
@@ -441,7 +469,8 @@ def resolve(provider: str, name: str | None) -> Profile:
 
 def from_entry(name: str, entry: dict, chosen_by: str = "--profile") -> Profile:
     info = PROVIDERS[entry["provider"]]
-    values = {f.name: entry[f.name] for f in info.fields if f.name in entry and not f.secret}
+    keys = [f.name for f in info.fields if not f.secret] + list(EXTRA_KEYS.get(info.name, ()))
+    values = {k: entry[k] for k in keys if k in entry}
     return Profile(
         name,
         info,

@@ -91,10 +91,13 @@ def _cap(text: str) -> str:
 def _read_secret(field: Field, from_stdin: bool, *, required: bool) -> str | None:
     """The secret from stdin (--secret-stdin) or a hidden prompt on a terminal; None when not given."""
     if from_stdin:
-        value = sys.stdin.readline().rstrip("\r\n")
-        if not value:
+        line = sys.stdin.readline()
+        value = line[:-1] if line.endswith("\n") else line  # the newline echo/printf adds is expected
+        if not value.strip("\r"):
             raise UsageError("--secret-stdin: stdin was empty")
-        return value
+        from confctl.redact import clean_secret
+
+        return clean_secret("--secret-stdin", value)  # a CR left by a Windows file: dropped with a warning
     if not state.interactive:
         return None
     if required:
@@ -210,8 +213,11 @@ def add(name: NameArg,
                                                         help="make it the provider's default profile "
                                                              "(the first one is)", show_default=False)] = None,
         force: Annotated[bool, typer.Option("--force", help="replace an existing profile")] = False):
-    """Add a profile. Required fields missing from the options are asked for on a terminal (exit 2 without
-    one); the secret comes from a hidden prompt or --secret-stdin, never from the command line."""
+    """Add a profile.
+
+    Required fields missing from the options are asked for on a terminal (exit 2 without one). The secret comes
+    from a hidden prompt or --secret-stdin, never from the command line; without a usable keyring you choose
+    where it goes (--secret-store file or env, or at the prompt)."""
     if provider not in PROVIDERS:
         raise UsageError(f"--provider: must be one of {', '.join(PROVIDERS)} (got {provider!r})")
     if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
@@ -286,8 +292,10 @@ def _show(name: str) -> tuple[dict, list[dict]]:
 
 @app.command("show")
 def show(name: NameArg):
-    """Show a profile, where each value comes from (flag, environment, profile or default) and where its
-    secret is stored (never the secret itself)."""
+    """Show a profile and where each value comes from.
+
+    Each value's source is a flag, the environment (naming the variable), the profile or the built-in default;
+    the secret shows where it is stored (with the secrets file's real mode), never the secret itself."""
     shown, rows = _show(name)
     if output.fmt() in ("table", "wide") and state.query is None:
         output.emit(rows, columns=("field", "value", "source"))
@@ -302,7 +310,10 @@ def edit(name: NameArg, url: Url = None, app_id: AppId = None, conference: Confe
          protected: Annotated[Optional[bool], typer.Option("--protected/--unprotected",
                                                            help="mark or unmark as production",
                                                            show_default=False)] = None):
-    """Change fields of a profile; --secret-stdin replaces its secret, --secret-store moves it."""
+    """Change fields of a profile.
+
+    --secret-stdin replaces its secret, --secret-store moves it; with nothing to change it exits 2 and writes
+    nothing."""
     from confctl import secrets
 
     _, current = _load_entry(name)

@@ -44,6 +44,10 @@ CONFIG_CASES = [
      "profiles.gw.api_key: a secret does not belong"),
     ("dotted-name", b'[profiles."a.b"]\nprovider = 1\n', 'profiles."a.b".provider: must be a string'),
     ("top-level-unknown", b'verbose = true\n', "verbose: unknown key"),
+    ("resume-timeout-word", b'[profiles.px]\nprovider = "pexip"\nresume_timeout = "soon"\n',
+     "profiles.px.resume_timeout: must be a positive number"),
+    ("cr-in-app-id", b'[profiles.gw]\nprovider = "gateway"\napp_id = "a\\r\\nX-Evil: 1"\n',
+     "profiles.gw.app_id: contains a control character"),
 ]
 
 
@@ -115,3 +119,13 @@ def test_a_default_naming_a_missing_profile(home, capsys):
     assert main(["gateway", "room", "list"]) == 2
     err = _last_error(capsys)
     assert "defaults.gateway: names no profile 'gone'" in err["error"] and "profile use" in err["hint"]
+
+
+def test_provider_extras_are_valid_profile_keys(home, capsys):
+    from confctl import config
+
+    home.mkdir(mode=0o700)
+    (home / "config.toml").write_text('[profiles.px]\nprovider = "pexip"\nurl = "http://127.0.0.1:9"\n'
+                                      'conference = "meet.x"\ncall_tag = "ops"\nresume_timeout = 30\n')
+    profile = config.resolve("pexip", "px")
+    assert (profile.get("call_tag"), profile.get("resume_timeout")) == ("ops", 30)

@@ -235,3 +235,29 @@ def test_a_secrets_file_others_can_read_is_refused_with_its_mode(home, monkeypat
     os.chmod(path, 0o600)
     assert main(["profile", "show", "g", "-o", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["api_key"] == f"secrets file {path} (mode 0600)"
+
+
+def test_secrets_with_a_stray_line_ending_are_cleaned_and_named(home, monkeypatch, capsys):
+    from confctl import config
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("file-key\r\n"))  # a key file saved on Windows
+    assert main(["--no-input", "profile", "add", "g", "--provider", "gateway", "--url", GW, "--app-id", "A",
+                 "--secret-stdin", "--secret-store", "file"]) == 0
+    assert "--secret-stdin: ignored a trailing line ending (CR)" in capsys.readouterr().err
+    assert tomllib.loads((home / "secrets.toml").read_text())["g"]["api_key"] == "file-key"
+    monkeypatch.setenv("CONFCTL_GATEWAY_API_KEY", "env-key\r")
+    assert config.resolve("gateway", None).secret("api_key") == "env-key"
+    assert "CONFCTL_GATEWAY_API_KEY: ignored a trailing line ending" in capsys.readouterr().err
+    monkeypatch.setenv("CONFCTL_GATEWAY_APP_ID", "A\r\nX-Evil: 1")
+    assert main(["gateway", "room", "list"]) == 2
+    err = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert err["error"].startswith("CONFCTL_GATEWAY_APP_ID: ") and "X-Evil" not in err["error"]
+
+
+def test_unreachable_url_from_the_environment_is_named_in_the_hint(two_providers, monkeypatch, capsys):
+    monkeypatch.setenv("CONFCTL_GATEWAY_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("CONFCTL_GATEWAY_API_KEY", "k")
+    capsys.readouterr()
+    assert main(["-p", "lab-gw2", "--max-wait", "0", "gateway", "room", "list"]) == 7
+    record = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert record["hint"].startswith("check CONFCTL_GATEWAY_URL") and "profile's url" not in record["hint"]
