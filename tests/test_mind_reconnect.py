@@ -69,6 +69,9 @@ class FakeSession:
             raise item
         return Reply(item)
 
+    def json(self, response):
+        return response.json()
+
     def close(self):
         pass
 

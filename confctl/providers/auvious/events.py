@@ -138,7 +138,7 @@ class Poller(threading.Thread):
             self.out.put(("done", self.conference, None))
 
     def _get(self, session, path: str, **kw):
-        return session.request("GET", path, **kw).json()
+        return session.json(session.request("GET", path, **kw))
 
     def _run(self, session, budget: float) -> None:
         conf_path = f"/rtc-api/conferences/{self._quoted()}"

@@ -136,7 +136,7 @@ class ConferenceFollower:
     # -- pieces -----------------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         where = path("mind.conference.get", applicationId=self.session.app_id, conferenceId=self.conference)
-        body = self.session.request("GET", where, params={"detailed": "true"}).json()
+        body = self.session.json(self.session.request("GET", where, params={"detailed": "true"}))
         if not isinstance(body, dict):
             from confctl.errors import ServerError
 
