@@ -198,8 +198,8 @@ def console(stream=None, width: int | None = None):
 
 
 def _keep(col: str, index: int, id_field: str | None) -> bool:
-    """Columns a narrow terminal never drops: the first, the id and the name."""
-    return index == 0 or col in (id_field, "id", "uuid", "name", "display_name")
+    """Columns a narrow terminal never drops: the first, the id, the name, and the (breakout) room."""
+    return index == 0 or col in (id_field, "id", "uuid", "name", "display_name", "room")
 
 
 def _fit(cols: list[str], widths: dict[str, int], room: int, id_field: str | None) -> list[str]:
@@ -248,7 +248,7 @@ def table(data: Any, *, columns: Iterable[str] = (), title: str | None = None, i
             shown = _fit(cols, widths, room, id_field)
             if len(shown) < len(cols):
                 hidden = [c for c in cols if c not in shown]
-                note(f"(not shown at this width: {', '.join(hidden)}; -o wide shows every column)")
+                note(f"(hidden at this width: {', '.join(hidden)}; -o wide shows all)")
                 cols = shown
         t = Table(title=title, show_edge=False, header_style="bold")
         for c in cols:
