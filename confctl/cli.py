@@ -119,12 +119,6 @@ def _root_callback(
         raise UsageError("--timeout must be positive and --max-wait not negative")
     state.output = output
     state.query = query
-    # Exit 2 must mean nothing was sent: the output format and the JMESPath expression are checked here,
-    # before any command runs, not when the result is printed.
-    from confctl import output as out
-
-    out.fmt()
-    out.compile_query()
     state.profiles = list(profile or [])
     state.dry_run = dry_run
     state.debug = debug or state.debug
@@ -134,6 +128,12 @@ def _root_callback(
     state.color = color
     state.yes = yes
     state.ca_bundle = ca_bundle
+    # Exit 2 must mean nothing was sent: the output format and the JMESPath expression are checked here,
+    # before any command runs, not when the result is printed.
+    from confctl import output as out
+
+    out.fmt()
+    out.compile_query()
 
 
 # Where `confctl completion` and `confctl man` find the generated files: installed as data files under the

@@ -58,7 +58,7 @@ def test_no_escape_at_all_without_colour(rooms, how):
     if how == ["NO_COLOR"]:
         env["NO_COLOR"] = "1"
     for argv in (["gateway", "room", "list"], ["gateway", "room", "get", "nope"], ["gateway", "room", "--help"],
-                 ["gateway", "room", "get"]):
+                 ["gateway", "room", "get"], ["-o", "bogus", "gateway", "room", "list"]):
         code, text = run_in_pty(argv_color + argv, env, 100)
         assert "\x1b" not in text, (argv, text)
         assert text.strip(), argv
