@@ -126,3 +126,24 @@ def test_a_second_sim_serve_on_a_busy_port_is_exit_2(home):
         busy.close()
     assert proc.returncode == 2
     assert "address in use" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_room_get_and_room_list_show_created_at_the_same_way(rooms):
+    room = rooms("gateway", "room", "create", "term-a", "--reuse", "-o", "id", check=0).stdout.strip()
+    raw = rooms("gateway", "room", "get", room, "-o", "json", check=0)
+    import json
+    import re
+
+    assert re.fullmatch(r"\d+", str(json.loads(raw.stdout)["created_at"]))  # the API's epoch seconds, kept in JSON
+    code, shown = run_in_pty(["--color", "never", "gateway", "room", "get", room], rooms.env, 100)
+    code2, listed = run_in_pty(["--color", "never", "gateway", "room", "list", "--query",
+                                f"conferences[?room_id=='{room}']"], rooms.env, 160)
+    iso = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+    assert code == code2 == 0
+    assert iso.findall(shown) == iso.findall(listed) != []
+
+
+def test_id_output_of_a_result_without_an_id_says_so(rooms):
+    proc = rooms("pexip", "conference", "status", "-o", "id")  # a status record: no identifier field
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "-o id: the result has no identifier field" in proc.stderr and "locked" in proc.stderr
