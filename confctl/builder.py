@@ -512,11 +512,11 @@ def run_bulk(provider: Provider, ep: Endpoint, values: dict, ids: list[str], pro
                 return {"id": item_id, "ok": False, "error": exc.message, "status": exc.status,
                         "exit_code": exit_code_for(exc)}
             item = {"id": item_id, "ok": True, "result": result}
-            if isinstance(result, dict) and result.get("already"):
+            if isinstance(result, dict) and isinstance(result.get("status"), str):  # "already muted", "joining"
                 item["note"] = result["status"].replace("_", " ")
             return item
 
-        stream = output.ItemStream(id_field="id")
+        stream = output.ItemStream(id_field="id", columns=("id", "ok", "note", "error"))
         failed = []
         with ThreadPoolExecutor(max_workers=opts.get("concurrency") or 8) as pool:
             for item in pool.map(run, calls):
