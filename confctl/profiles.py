@@ -270,8 +270,9 @@ def _load_entry(name: str) -> tuple[dict, dict]:
     return data, entry
 
 
-def _show(name: str) -> tuple[dict, list[dict]]:
-    """The profile with its effective values, and one row per value saying where it comes from."""
+def _show(name: str) -> tuple[dict, dict]:
+    """The profile with its effective values and their sources, and the same for a table: each value followed
+    by where it comes from (a secret's value already says where it is stored)."""
     data, entry = _load_entry(name)
     profile = config.from_entry(name, entry, "show")  # sources are shown, so no override warning
     info = profile.provider
@@ -286,8 +287,21 @@ def _show(name: str) -> tuple[dict, list[dict]]:
     elif profile.ca_bundle:
         shown["ca_bundle"], sources["ca_bundle"] = profile.ca_bundle, f"profile {name!r}"
     shown["sources"] = sources
-    rows = [{"field": k, "value": v, "source": sources.get(k, "")} for k, v in shown.items() if k != "sources"]
-    return shown, rows
+    secret = {f.name for f in info.fields if f.secret}
+    human = {}
+    for key, value in shown.items():
+        if key == "sources":
+            continue
+        source = sources.get(key)
+        if value is None:
+            human[key] = "(not set)"
+        elif source is None or key in secret:
+            human[key] = value
+        else:
+            if source.startswith("environment ("):
+                source = source[len("environment ("):-1]  # the variable's name says it all
+            human[key] = f"{value}   ({source if source == 'default' else 'from ' + source})"
+    return shown, human
 
 
 @app.command("show")
@@ -296,11 +310,8 @@ def show(name: NameArg):
 
     Each value's source is a flag, the environment (naming the variable), the profile or the built-in default;
     the secret shows where it is stored (with the secrets file's real mode), never the secret itself."""
-    shown, rows = _show(name)
-    if output.fmt() in ("table", "wide") and state.query is None:
-        output.emit(rows, columns=("field", "value", "source"))
-    else:
-        output.emit(shown)
+    shown, human = _show(name)
+    output.emit(human if output.fmt() in ("table", "wide") and state.query is None else shown)
 
 
 @app.command("edit")

@@ -105,6 +105,9 @@ def test_profile_show_gives_each_values_source(two_providers, monkeypatch, capsy
     assert main(["profile", "show", "lab-pexip", "-o", "json"]) == 0
     sources = json.loads(capsys.readouterr().out)["sources"]
     assert sources["display_name"] == "default" and sources["conference"] == "profile 'lab-pexip'"
+    assert main(["profile", "show", "lab-gw", "-o", "table"]) == 0
+    table = capsys.readouterr().out
+    assert "http://127.0.0.1:6   (from CONFCTL_GATEWAY_URL)" in table and "gw-app   (from profile 'lab-gw')" in table
 
 
 def test_a_bad_value_from_the_environment_names_the_variable(two_providers, monkeypatch, capsys):
