@@ -52,7 +52,7 @@ def test_every_conference_participant_and_call_command_is_scoped_by_breakout(hom
         pattern = re.escape(f"/api/client/v2/conferences/meet.") + r"[a-z]+" + re.escape(f"/breakouts/{BREAKOUT}") \
             + re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(tail)) + r"(\?.*)?$"
         assert re.search(pattern, url), (ep.id, url)
-    assert main(["pexip", "participant", "mute", "Bob", "--breakout", "not-a-uuid", "--dry-run"]) == 2
+    assert main(["pexip", "participant", "mute", "Bob", "--breakout", "room/4", "--dry-run"]) == 2
 
 
 def test_breakout_scoped_commands_act_inside_the_room(pcli, px):
@@ -175,7 +175,7 @@ def test_endpoints_table_lists_every_row_with_examples(pcli):
     assert len(rows) == 90
     assert {"pexip.participant.mute", "pexip.breakout.move_from_main", "pexip.node.jwk"} <= {r["id"] for r in rows}
     mute = next(r for r in rows if r["id"] == "pexip.participant.mute")
-    assert mute["command"] == "confctl pexip participant mute" and mute["example"][-1] == "Bob"
+    assert mute["command"] == "confctl pexip participant mute" and mute["example"][-1] == "65b4af2f-657a-4081-98a8-b17667628ce3"
 
 
 def test_lock_waiting_room_and_admit(pcli, px):

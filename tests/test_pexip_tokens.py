@@ -149,4 +149,5 @@ def test_no_secret_in_debug_or_dry_run(pcli):
     debug = pcli("pexip", "participant", "mute", "Bob", "--debug", check=0)
     assert "1234" not in debug.stderr and "pin: <redacted>" in debug.stderr and "token: <redacted>" in debug.stderr
     dry = pcli("pexip", "conference", "lock", "--dry-run", check=0)
-    assert "token: <redacted>" in dry.stdout and "request_token" not in dry.stdout
+    assert '-H "token: $CONFCTL_PEXIP_TOKEN"' in dry.stdout and "1234" not in dry.stdout
+    assert '-H "pin: $CONFCTL_PEXIP_PIN"' in dry.stdout and "| jq -r .result.token)" in dry.stdout

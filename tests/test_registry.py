@@ -1,14 +1,21 @@
 """Registry invariants for every provider: each inventory row has exactly one endpoint entry, and the entry's
-example argv, run against the simulator, sends exactly that method and path."""
+example argv sends exactly that method and path — against a catch-all server that knows no names (so an
+example that needs a simulator-only name fails here), and against the simulator, where it must succeed (exit 0).
+"""
 
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 
-from conftest import load_inventory
+from conftest import CLI, load_inventory
 from confctl.providers import PROVIDERS
 
 
@@ -45,16 +52,105 @@ def _rows():
             yield pytest.param(provider, row, id=row["id"])
 
 
-@pytest.mark.parametrize("provider,row", list(_rows()))
-def test_example_sends_exactly_that_request(cli, sim, provider, row):
-    import json
+_EXAMPLES: dict[str, list] = {}
 
-    listing = json.loads(cli(provider, "endpoints", "-o", "json", check=0).stdout)
-    entry = next(e for e in listing if e["id"] == row["id"])
+
+def example(cli, provider: str, row: dict) -> list[str]:
+    if provider not in _EXAMPLES:
+        _EXAMPLES[provider] = json.loads(cli(provider, "endpoints", "-o", "json", check=0).stdout)
+    entry = next(e for e in _EXAMPLES[provider] if e["id"] == row["id"])
     assert entry["command"].split() == entry["example"][: len(entry["command"].split())]
-    sim.app.state.requests.clear()
-    proc = cli(*entry["example"][1:], "--yes")
+    return entry["example"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A catch-all server: plausible JSON for anything, no names known, every request recorded
+# ---------------------------------------------------------------------------------------------------------
+TOKEN = {"token": "catch-all-token-0001", "expires": "120", "participant_uuid": "9f1e2d3c-0000-4000-8000-00000000c0de",
+         "role": "HOST", "display_name": "confctl", "conference_name": "any"}
+
+
+class CatchAll(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    requests: list = []
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def _answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        path = self.path.split("?", 1)[0]
+        self.requests.append((self.command, path))
+        if path.endswith("/events") and "/api/client/v2/" in path:  # Pexip server-sent events
+            body = b'id: 1\nevent: conference_update\ndata: {"locked": false}\n\n'
+            return self._send(200, body, "text/event-stream")
+        if "/api/client/v2/" in path:  # Pexip: {"status", "result"}
+            if path.endswith(("/request_token", "/refresh_token")):
+                result = TOKEN
+            elif self.command == "GET":
+                result = []
+            else:
+                result = True
+            return self._json({"status": "success", "result": result})
+        if path.endswith("/oauth/token"):
+            return self._json({"access_token": "catch-all-access", "token_type": "bearer", "expires_in": 3600})
+        return self._json({})
+
+    def _json(self, value):
+        self._send(200, json.dumps(value).encode(), "application/json")
+
+    def _send(self, status, body, ctype):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+
+
+@pytest.fixture(scope="module")
+def catch_all():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CatchAll)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture
+def catch_cli(home, catch_all):
+    """Every provider pointed at the catch-all server (same credentials as for the simulator)."""
+    from confctl.sim.server import env_vars
+
+    env = dict(os.environ)
+    env.update(env_vars(catch_all))
+    env.update({"CONFCTL_CONFIG_DIR": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+                "CONFCTL_NO_INPUT": "1"})
+    return CLI(env)
+
+
+@pytest.mark.parametrize("provider,row", list(_rows()))
+def test_example_sends_exactly_that_request_to_any_server(cli, catch_cli, provider, row):
+    argv = example(cli, provider, row)
+    CatchAll.requests.clear()
+    proc = catch_cli(*argv[1:], "--yes", timeout=30)
     assert proc.returncode != 2, proc.stderr  # the example passes the command's own validation
+    wanted = path_regex(f"/{provider}" + row["path"])
+    sent = list(CatchAll.requests)
+    assert any(m == row["method"] and wanted.match(p) for m, p in sent), (row, sent, proc.stderr)
+
+
+@pytest.mark.parametrize("provider,row", list(_rows()))
+def test_example_succeeds_against_the_simulator(cli, sim, provider, row):
+    argv = example(cli, provider, row)
+    httpx.post(f"{sim.url}/{provider}/_sim/reset")  # each example starts from the seeded state
+    sim.app.state.requests.clear()
+    proc = cli(*argv[1:], "--yes")
     wanted = path_regex(f"/{provider}" + row["path"])
     sent = list(sim.app.state.requests)
     assert any(m == row["method"] and wanted.match(p) for m, p in sent), (row, sent, proc.stderr)
+    assert proc.returncode == 0, (row["id"], proc.returncode, proc.stderr)
