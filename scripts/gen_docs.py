@@ -496,7 +496,9 @@ def _zsh_desc(text: str) -> str:
 def _zsh_action(opt: Opt) -> str:
     kind = value_kind(opt)
     if kind == "choices":
-        return "(" + " ".join(c.replace(" ", "\\ ").replace("'", "'\\''") for c in opt.choices) + ")"
+        # In an _arguments spec a colon ends the action unless escaped (Pexip layouts are "1:7", "2:21"...).
+        return "(" + " ".join(c.replace(" ", "\\ ").replace(":", "\\:").replace("'", "'\\''")
+                              for c in opt.choices) + ")"
     return {"file": "_files", "dir": "_files -/", "any": " ", "profile": "_confctl_profile_names"}[kind]
 
 
