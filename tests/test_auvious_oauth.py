@@ -141,7 +141,7 @@ def test_show_token_refuses_a_terminal(cli, sim):
 def test_dry_run_sends_nothing_and_shows_no_secret(cli, sim):
     sim.app.state.requests.clear()
     proc = cli("--dry-run", "auvious", "token", check=0)
-    assert proc.stdout.startswith("curl -X POST") and TOKEN_PATH in proc.stdout
+    assert proc.stdout.splitlines()[-1].startswith("curl -X POST") and TOKEN_PATH in proc.stdout
     assert "grant_type=client_credentials" in proc.stdout
     assert "demo-secret" not in proc.stdout
     assert '-u "$CONFCTL_AUVIOUS_CLIENT_ID:$CONFCTL_AUVIOUS_CLIENT_SECRET"' in proc.stdout

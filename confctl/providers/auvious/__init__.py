@@ -41,7 +41,7 @@ class AuviousSession(Session):
             raise ConfigError(f"auvious token_url must be an http(s) URL (got {self.token_url!r})")
         self._secret: str | None = None
         self.user_token = os.environ.get(TOKEN_VAR, "").strip() or None
-        self._dry_bearer = False
+        self._dry_kinds: set[str] = set()  # which credentials the dry-run lines printed so far read
         super().__init__(base, verify=state.ca_bundle or profile.ca_bundle or True, max_wait=max_wait,
                          timeout=timeout)
         self.add_secret(self.user_token)
@@ -57,8 +57,9 @@ class AuviousSession(Session):
     def auth_headers(self, kind: str = "default") -> dict[str, str]:
         if kind.startswith("dry-run"):
             if kind.endswith("client"):
+                self._dry_kinds.add("client")
                 return {"Authorization": "Basic $" + SECRET_VAR}  # printed as -u "$ID:$SECRET"
-            self._dry_bearer = True
+            self._dry_kinds.add("bearer")
             return {"Authorization": "Bearer $" + TOKEN_VAR}
         if kind == "client":
             return {"Authorization": self.tokens.client_auth_header()}
@@ -67,20 +68,21 @@ class AuviousSession(Session):
         return {"Authorization": f"Bearer {token}"}
 
     def dry_run_setup(self) -> list[str]:
-        """How to obtain the token the printed requests read from $CONFCTL_AUVIOUS_TOKEN: the same
-        client-credentials request confctl makes (kept if the variable is already set)."""
-        if not self._dry_bearer:
+        """What the printed lines need first: the client id in $CONFCTL_AUVIOUS_CLIENT_ID (unless set), and
+        for a bearer request the token in $CONFCTL_AUVIOUS_TOKEN, fetched by the same client-credentials
+        request confctl makes (kept if the variable is already set)."""
+        if not self._dry_kinds:
             return []
         import shlex
 
-        grant = (f'curl -sS -f -X POST -u "${ID_VAR}:${SECRET_VAR}" -H \'Accept: application/json\' '
-                 f"-d grant_type=client_credentials {shlex.quote(self.token_url)}")
-        parse = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
-        return [
-            f"# the OAuth access token confctl would fetch (client credentials); export {TOKEN_VAR} to reuse one",
-            f'[ -n "${ID_VAR}" ] || {ID_VAR}={shlex.quote(self.client_id)}',
-            f'[ -n "${TOKEN_VAR}" ] || {TOKEN_VAR}=$({grant} | {parse})',
-        ]
+        lines = [f'[ -n "${ID_VAR}" ] || {ID_VAR}={shlex.quote(self.client_id)}']
+        if "bearer" in self._dry_kinds:
+            grant = (f'curl -sS -f -X POST -u "${ID_VAR}:${SECRET_VAR}" -H \'Accept: application/json\' '
+                     f"-d grant_type=client_credentials {shlex.quote(self.token_url)}")
+            parse = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
+            lines = [f"# the OAuth access token confctl would fetch (client credentials); export {TOKEN_VAR} to "
+                     "reuse one", *lines, f'[ -n "${TOKEN_VAR}" ] || {TOKEN_VAR}=$({grant} | {parse})']
+        return lines
 
     def error(self, response):
         exc = super().error(response)
