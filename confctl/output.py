@@ -319,8 +319,10 @@ def warn(message: str) -> None:
 
 def error(exc, code: int) -> None:
     """One error on stderr: human text on a terminal, one JSON object per line otherwise."""
-    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    hint = getattr(exc, "hint", None)
+    from confctl import redact  # last line of defence: no secret this process learnt is printed
+
+    message = redact.scrub(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
+    hint = redact.scrub(getattr(exc, "hint", None) or "") or None
     status = getattr(exc, "status", None)
     if sys.stderr.isatty():
         red = state.use_color(sys.stderr)
@@ -332,6 +334,6 @@ def error(exc, code: int) -> None:
         record = {"error": message, "status": status, "hint": hint, "exit_code": code}
         detail = getattr(exc, "detail", None)
         if detail is not None:
-            record["detail"] = detail
+            record["detail"] = redact.scrub_data(detail)
         print(json.dumps(record, ensure_ascii=False, default=str), file=sys.stderr)
     sys.stderr.flush()

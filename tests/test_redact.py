@@ -193,3 +193,14 @@ def test_curl_line_with_no_mapping_masks_and_stays_parseable():
     line = http.curl_line(request)
     assert "'Authorization: Bearer <redacted>'" in line and "abc123" not in line
     assert shlex.split(line)[-1] == "raw 'body'"
+
+
+def test_error_printing_scrubs_every_secret_the_process_learnt(capsys):
+    """An error built outside the HTTP layer (a provider's own message) still prints no known secret."""
+    from confctl import output
+    from confctl.errors import AuthError
+
+    session(lambda r: httpx.Response(200)).add_secret("pin-5678")
+    output.error(AuthError("PIN pin-5678 refused", hint="retry pin-5678", detail={"echo": ["pin-5678"]}), 3)
+    err = capsys.readouterr().err
+    assert "pin-5678" not in err and err.count(redact.MASK) == 3
