@@ -386,7 +386,7 @@ def print_dry_run(session, profile, curls: list[str]) -> None:
     import os
     import re
 
-    setup = list(session.dry_run_setup()) if hasattr(session, "dry_run_setup") else []
+    setup = list(session.dry_run_setup())
     for line in setup + curls:
         output.write(line)
     text = "\n".join(setup + curls)
@@ -649,11 +649,11 @@ def _api_command(provider: Provider):
             try:
                 response = session.request(method, path, params=query, json_body=body, headers=headers)
             except DryRun as dry:
-                output.write(dry.curl)
+                print_dry_run(session, profile, [dry.curl])
                 return
         ctype = response.headers.get("content-type", "")
         if "json" in ctype:
-            output.emit(response.json() if response.content else None)
+            output.emit(session.json(response))  # broken JSON is exit 7, naming what came back
         elif ctype.startswith("text/") or not response.content:
             if response.content:
                 output.write(response.text)

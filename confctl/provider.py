@@ -94,13 +94,9 @@ class Provider:
         """Adjust a call before it is sent (e.g. scope the path to a breakout room)."""
 
     def result(self, call: Call, response) -> Any:
-        """Turn a response into the printed result (e.g. unwrap Pexip's {"status","result"})."""
-        if response.status_code == 204 or not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            return response.text
+        """Turn a response into the printed result (e.g. unwrap Pexip's {"status","result"}). An HTML page or
+        broken JSON answered with a 2xx (a captive portal, a proxy's error page) is exit 7, not success."""
+        return call.session.json(response)
 
     def register(self, app: "typer.Typer", group: Callable[[tuple[str, ...]], "typer.Typer"]) -> None:
         """Add hand-written workflow commands. `group(("room",))` returns (creating) a sub-group."""

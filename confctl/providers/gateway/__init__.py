@@ -44,7 +44,7 @@ class Gateway(Provider):
         return GatewaySession(profile)
 
     def check(self, session, profile):
-        page = session.request("GET", "/api/v1/conferences", params={"limit": 1}).json()
+        page = session.json(session.request("GET", "/api/v1/conferences", params={"limit": 1})) or {}
         return {"ok": True, "rooms_visible": len(page.get("conferences") or [])}
 
     def register(self, app, group):
