@@ -343,8 +343,9 @@ def edit(name: NameArg, url: Url = None, app_id: AppId = None, conference: Confe
         _check_store(secret_store)
         store = secret_store or old_store
         if store == "env" and secret_stdin:
-            raise UsageError("--secret-stdin: the env secret store keeps no secret",
-                             hint=f"set {PROVIDERS[provider].env_var(field.name)} instead")
+            raise UsageError(f"--secret-stdin: profile {name!r} keeps its secret in the environment, not in a store",
+                             hint=f"add --secret-store keyring or --secret-store file to keep it, or set "
+                                  f"{PROVIDERS[provider].env_var(field.name)}")
         if store != "env":
             if store == "keyring":
                 _check_store("keyring")
@@ -373,6 +374,8 @@ def edit(name: NameArg, url: Url = None, app_id: AppId = None, conference: Confe
             _drop_secret(name, {**current, "secret_store": old_store}, what=f"moved the {field.name} of {name!r}")
         except (AuthError, ConfigError) as exc:
             output.warn(exc.message + (f" ({exc.hint})" if exc.hint else ""))
+    if store == "env" and old_store != "env":
+        output.note(f"the {field.name} is no longer stored: set {PROVIDERS[provider].env_var(field.name)}")
     output.note(f"profile {name!r} already had these values" if unchanged else f"updated profile {name!r}")
 
 
