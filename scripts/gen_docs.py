@@ -419,14 +419,21 @@ def gen_bash(root: Node) -> str:
     out += ["    esac", "}", ""]
     out += SH_PROFILES.replace("@FN@", "_confctl_profiles").splitlines()
     out += r'''_confctl() {
-    local cur prev path="" word i valued
-    cur="${COMP_WORDS[COMP_CWORD]}"
+    local cur prev path="" word i valued line cword
+    local -a words
+    # Split the line before the cursor on blanks only: COMP_WORDBREAKS would cut "2:21" (a Pexip layout)
+    # and "--opt=value" into several words.
+    line="${COMP_LINE:0:COMP_POINT}"
+    read -ra words <<< "$line"
+    [[ ${#words[@]} -eq 0 || "$line" =~ [[:space:]]$ ]] && words+=("")
+    cword=$(( ${#words[@]} - 1 ))
+    cur="${words[cword]}"
     prev=""
-    (( COMP_CWORD > 0 )) && prev="${COMP_WORDS[COMP_CWORD-1]}"
+    (( cword > 0 )) && prev="${words[cword-1]}"
     # Walk the words before the cursor: follow subcommands, skip options and the values they take.
     i=1
-    while (( i < COMP_CWORD )); do
-        word="${COMP_WORDS[i]}"
+    while (( i < cword )); do
+        word="${words[i]}"
         if [[ "$word" == "--" ]]; then
             break
         elif [[ "$word" == -* ]]; then
@@ -439,29 +446,31 @@ def gen_bash(root: Node) -> str:
         fi
         (( i++ ))
     done
-    # The value of an option: "--opt value" or "--opt=value" (bash splits on "=").
+    # The value of an option: "--opt value" or "--opt=value".
     local opt=""
-    if [[ "$prev" == "=" && COMP_CWORD -ge 2 ]]; then
-        opt="${COMP_WORDS[COMP_CWORD-2]}"
+    if [[ "$cur" == -*=* ]]; then
+        opt="${cur%%=*}"
+        cur="${cur#*=}"
     elif [[ "$prev" == -* && "$cur" != -* ]]; then
         valued=" $(_confctl_valued "$path") "
         [[ "$valued" == *" $prev "* ]] && opt="$prev"
     fi
-    if [[ "$cur" == "=" ]]; then
-        cur=""
-    fi
     if [[ -n "$opt" ]]; then
-        local values
-        values="$(_confctl_values "$path" "$opt")"
-        _confctl_complete_values "$values"
-        return 0
-    fi
-    if [[ "$cur" == -* ]]; then
+        _confctl_complete_values "$(_confctl_values "$path" "$opt")"
+    elif [[ "$cur" == -* ]]; then
         COMPREPLY=( $(compgen -W "$(_confctl_options "$path")" -- "$cur") )
     elif [[ -n "$(_confctl_subcommands "$path")" ]]; then
         COMPREPLY=( $(compgen -W "$(_confctl_subcommands "$path")" -- "$cur") )
     else
         _confctl_complete_values "$(_confctl_args "$path")"
+    fi
+    # bash replaces only the text after the last word-break character (":" in "2:2", "=" in "--opt=x"):
+    # drop what is already typed up to it, as bash-completion's __ltrim_colon_completions does.
+    if [[ "$cur" == *:* && "$COMP_WORDBREAKS" == *:* ]]; then
+        local typed="${cur%"${cur##*:}"}" k
+        for k in "${!COMPREPLY[@]}"; do
+            COMPREPLY[k]="${COMPREPLY[k]#"$typed"}"
+        done
     fi
     return 0
 }

@@ -46,9 +46,13 @@ def bash_complete(generated, tmp_path):
     script.write_text(generated["completions/confctl.bash"])
 
     def complete(words: list[str], env: dict[str, str]) -> list[str]:
-        """COMPREPLY for the command line `words` (the last one is the word being completed)."""
+        """COMPREPLY for the command line `words` (the last one is the word being completed), with the
+        variables bash sets for a completion function (COMP_LINE and COMP_POINT; COMP_WORDS as split at
+        blanks)."""
+        line = " ".join(words)
         quoted = " ".join("'" + w.replace("'", "'\\''") + "'" for w in words)
         program = (f"source {script}\nCOMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}\n"
+                   f"COMP_LINE='{line}'; COMP_POINT={len(line)}\n"
                    "_confctl\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n")
         proc = subprocess.run(["bash", "--norc", "--noprofile", "-c", program], capture_output=True, text=True,
                               env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), **env}, timeout=30)
@@ -106,6 +110,13 @@ def test_bash_offers_every_choice(bash_complete, config, words, expected):
 def test_bash_offers_pexip_layouts(bash_complete, config):
     offered = bash_complete(["confctl", "pexip", "conference", "set-layout", "--layout", ""], config)
     assert {"1:0", "2:21", "ac", "teams"} <= set(offered)
+    # bash replaces only what follows the ":" already typed
+    assert bash_complete(["confctl", "pexip", "conference", "set-layout", "--layout", "2:2"], config) == ["21"]
+
+
+def test_bash_completes_option_equals_value(bash_complete, config):
+    assert bash_complete(["confctl", "gateway", "room", "list", "--output=js"], config) == ["json", "jsonl"]
+    assert bash_complete(["confctl", "--profile=prod"], config) == ["prod.pexip"]
 
 
 def test_completion_command_prints_each_script(home, capsys):
