@@ -264,3 +264,15 @@ def test_unreachable_url_from_the_environment_is_named_in_the_hint(two_providers
     assert main(["-p", "lab-gw2", "--max-wait", "0", "gateway", "room", "list"]) == 7
     record = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert record["hint"].startswith("check CONFCTL_GATEWAY_URL") and "profile's url" not in record["hint"]
+
+
+def test_token_caches_live_in_private_folders(cli, tmp_path):
+    """A real Pexip and Auvious command against the simulator: the folders their token caches create, and every
+    missing parent, are 0700 (the providers' own mkdir calls find them made already)."""
+    base = tmp_path / "fresh" / "nested"
+    env = {"CONFCTL_CONFIG_DIR": str(base / "cfg"), "CONFCTL_NO_INPUT": "1"}
+    cli("pexip", "conference", "status", env=env, check=0)
+    cli("auvious", "conference", "list", env=env)
+    assert any((base / "cfg" / "cache").iterdir())
+    for folder in (tmp_path / "fresh", base, base / "cfg", base / "cfg" / "cache"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
