@@ -86,7 +86,9 @@ def _bash_complete(lines: list[list[str]]) -> list[list[str]]:
     script = [f"source {ROOT / 'completions' / 'confctl.bash'}"]
     for words in lines:
         quoted = " ".join("'" + w.replace("'", "'\\''") + "'" for w in words)
-        script.append(f"COMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}; COMPREPLY=(); _confctl; "
+        line = " ".join(words)  # bash also sets COMP_LINE and COMP_POINT; the script splits COMP_LINE itself
+        script.append(f"COMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}; COMP_LINE='{line}'; "
+                      f"COMP_POINT={len(line)}; COMPREPLY=(); _confctl; "
                       'echo "${COMPREPLY[*]}"')
     out = subprocess.run(["bash", "-c", "\n".join(script)], capture_output=True, text=True, check=True)
     return [line.split() for line in out.stdout.splitlines()]
