@@ -278,17 +278,17 @@ def expect_json(response: httpx.Response, secrets: Iterable[str] = ()) -> Any:
                           f"({exc}): {preview}", status=response.status_code) from None
 
 
-def check_header(name: str, value: str, source: str | None = None) -> None:
+def check_header(name: str, value: str, source: str | None = None, *, hint: str | None = None) -> None:
     """Refuse (exit 2, value not shown) a header value with CR/LF or another control character."""
     ch = redact.illegal_char(value)
     if ch is not None:
         where = f" (from {source})" if source else ""
         raise UsageError(f"header {name}{where}: the value contains {redact.describe(ch)}, which cannot be "
                          "sent in a header (value not shown; nothing was sent)",
-                         hint="fix the value; a secret read from a file must not contain line breaks")
+                         hint=hint or "remove the line break or control character from the value")
 
 
-def _load_ca_bundle(path: str):
+def _load_ca_bundle(path: str, source: str = "--ca-bundle"):
     """An SSL context trusting the default CAs plus the PEM certificates in `path`; exit 2 naming the file
     when it is missing, a folder, unreadable or holds no PEM certificate."""
     import os
@@ -296,16 +296,16 @@ def _load_ca_bundle(path: str):
 
     path = os.path.expanduser(path)
     if not os.path.exists(path):
-        raise ConfigError(f"--ca-bundle / ca_bundle: {path}: no such file")
+        raise ConfigError(f"{source}: {path}: no such file")
     if os.path.isdir(path):
-        raise ConfigError(f"--ca-bundle / ca_bundle: {path}: is a directory, not a PEM file")
+        raise ConfigError(f"{source}: {path}: is a directory, not a PEM file")
     try:
         with open(path, "rb") as fh:
             head = fh.read()
     except OSError as exc:
-        raise ConfigError(f"--ca-bundle / ca_bundle: {path}: cannot read: {exc.strerror}") from None
+        raise ConfigError(f"{source}: {path}: cannot read: {exc.strerror}") from None
     if b"-----BEGIN CERTIFICATE-----" not in head:
-        raise ConfigError(f"--ca-bundle / ca_bundle: {path}: no PEM certificate in the file",
+        raise ConfigError(f"{source}: {path}: no PEM certificate in the file",
                           hint="give a file with one or more '-----BEGIN CERTIFICATE-----' blocks")
     try:
         import certifi
@@ -316,7 +316,7 @@ def _load_ca_bundle(path: str):
     try:
         context.load_verify_locations(cafile=path)
     except (ssl.SSLError, ValueError) as exc:
-        raise ConfigError(f"--ca-bundle / ca_bundle: {path}: not a usable PEM certificate file ({exc})") from None
+        raise ConfigError(f"{source}: {path}: not a usable PEM certificate file ({exc})") from None
     return context
 
 
@@ -356,8 +356,11 @@ class Session:
         self._secrets: list[str] = []
         for secret in secrets:
             self.add_secret(secret)
-        if isinstance(verify, str):
-            verify = _load_ca_bundle(verify)  # before any request: a bad file is exit 2, nothing sent
+        if isinstance(verify, str):  # before any request: a bad file is exit 2, nothing sent
+            profile = getattr(getattr(self, "profile", None), "name", None)
+            source = "--ca-bundle" if verify == state.ca_bundle else (
+                f"ca_bundle of profile {profile!r}" if profile else "ca_bundle")
+            verify = _load_ca_bundle(verify, source)
         self._verify = verify
         self._client: httpx.Client | None = None
         self._setup_shown = False
@@ -473,7 +476,8 @@ class Session:
     def _check_secret_header(self, name: str, value) -> None:
         var = self.secret_env.get(name.lower())
         source = f"{var} or the profile's stored secret" if var else "this profile's credentials"
-        check_header(name, str(value), source)
+        check_header(name, str(value), source, hint="fix the stored secret; one trailing line ending is ignored, "
+                                                    "any other line break or control character is refused")
 
     def request(self, method: str, path: str, *, params=None, json_body=None, data=None, content=None,
                 headers=None, auth: str = "default", idempotent: bool | None = None, stream: bool = False,
@@ -620,10 +624,12 @@ class Session:
                             raise DeadlineExceeded()
                     response.close()
                     # the same response with its (still encoded) body in memory, decoded on first read
-                    response = httpx.Response(response.status_code, headers=response.headers,
-                                              stream=httpx.ByteStream(b"".join(raw)), request=request,
-                                              extensions=response.extensions)
-                    response.read()
+                    whole = httpx.Response(response.status_code, headers=response.headers,
+                                           stream=httpx.ByteStream(b"".join(raw)), request=request,
+                                           extensions=response.extensions)
+                    whole.read()
+                    whole.elapsed = response.elapsed
+                    response = whole
                 box["response"] = response
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                 if response is not None:
@@ -690,8 +696,10 @@ class Session:
                                hint="add your CA with --ca-bundle or the profile's ca_bundle field")
         if isinstance(exc, httpx.TimeoutException):
             return ServerError(f"timed out talking to {host} after retries", hint="raise --timeout or --max-wait")
+        profile = getattr(self, "profile", None)  # name the variable when the URL came from the environment
+        url_from = profile.origin("url") if profile is not None else "the profile's url"
         return ServerError(f"cannot reach {request.url.scheme}://{request.url.netloc.decode()}: {text}",
-                           hint="check the profile's url and that the server is up")
+                           hint=f"check {url_from} and that the server is up")
 
     def _log_request(self, request: httpx.Request) -> None:
         log(self.scrub(f"> {request.method} {redact.url(str(request.url))}"))
