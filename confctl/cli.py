@@ -129,11 +129,20 @@ def _root_callback(
     state.yes = yes
     state.ca_bundle = ca_bundle
     # Exit 2 must mean nothing was sent: the output format and the JMESPath expression are checked here,
-    # before any command runs, not when the result is printed.
-    from confctl import output as out
+    # before any command runs, not when the result is printed. Help is always shown.
+    if not _asks_for_help(ctx):
+        from confctl import output as out
 
-    out.fmt()
-    out.compile_query()
+        out.fmt()
+        out.compile_query()
+
+
+_ARGV: list[str] = []  # this invocation's arguments (click has consumed them by the time the callback runs)
+
+
+def _asks_for_help(ctx) -> bool:
+    words = _ARGV[:_ARGV.index("--")] if "--" in _ARGV else _ARGV
+    return "-h" in words or "--help" in words
 
 
 # Where `confctl completion` and `confctl man` find the generated files: installed as data files under the
@@ -219,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run, then map the outcome to an exit code (DESIGN §5). Returns the code when called with
     argv (tests), exits otherwise."""
     args = hoist(list(sys.argv[1:] if argv is None else argv))
+    _ARGV[:] = args
     reset()
     code = 0
     try:

@@ -57,3 +57,9 @@ def test_help_uses_the_terminal_width(home, monkeypatch, capsys):
     monkeypatch.setenv("COLUMNS", "80")
     assert main(["gateway", "room", "play", "--help"]) == 0
     assert max(len(line) for line in capsys.readouterr().out.splitlines()) <= 80
+
+
+def test_help_is_shown_even_with_a_bad_output_setting(home, monkeypatch, capsys):
+    monkeypatch.setenv("CONFCTL_OUTPUT", "xml")
+    assert main(["gateway", "room", "--help"]) == 0
+    assert capsys.readouterr().out.startswith("Usage: confctl gateway room")
