@@ -268,6 +268,7 @@ def follow_conference(session, alias: str, options: dict, profile_name: str):
                     env["file"] = _save_frame(session, alias, sse.id, frames_dir)
                 yield env
                 if etype == "disconnect" and not breakout:
+                    check_lease()  # the node ended a token we could not refresh: that is the cause (exit 3)
                     reason = (data or {}).get("reason") if isinstance(data, dict) else data
                     raise StreamEnded(f"the node disconnected confctl from {alias}: {reason or 'no reason given'}")
                 if etype == "refer" and not breakout:

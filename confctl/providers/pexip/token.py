@@ -36,6 +36,8 @@ CALL_TAG = "confctl"
 RELEASE_DEADLINE = 2.0  # release_token: one attempt, no retry loop (the node expires the token anyway)
 REFRESH_DEADLINE = 3.0  # one keep-alive refresh attempt, retries included, never holds the lock longer
 REFUSED_RETRY = 1.0  # seconds between attempts while the node refuses to refresh a still-valid token
+LAPSE_MARGIN = 0.5  # give up this long before the token lapses, so the failure is reported before the node
+                    # ends the participant (which would read as a plain disconnect)
 TOKEN_ENV = "CONFCTL_PEXIP_TOKEN"
 
 
@@ -327,14 +329,14 @@ class Lease:
             except TokenRefused as exc:
                 self.refused = exc.message
                 left = self._expires(entry) - self._age(entry)
-                if left <= 0:
+                if left <= LAPSE_MARGIN:
                     self.failure = AuthError(
                         f"token refresh failed: the node refused to refresh the token for {self.alias} "
-                        f"({exc.message}) until it expired", status=exc.status,
+                        f"({exc.message}) before it expired", status=exc.status,
                         hint="confctl's participant has left the meeting; run the command again for a new token")
                     self._delete_if_mine(entry)
                     return None
-                return max(0.05, min(REFUSED_RETRY, left))
+                return max(0.05, min(REFUSED_RETRY, left - LAPSE_MARGIN))
             except ConfctlError:
                 return 1.0  # node unreachable for now; the next request will tell
             except Exception:  # noqa: BLE001 - a keep-alive thread must never die noisily
