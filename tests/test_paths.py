@@ -216,3 +216,13 @@ def test_path_segment_rule():
     with pytest.raises(ValidationError):
         raw_path("PATH", "/x/%2E%2E/y")
     assert raw_path("PATH", "/x/y?a=../b") == "/x/y?a=../b"  # the query is not the path
+
+
+def test_hostile_ids_in_a_batch_file_send_nothing(env, capsys, tmp_path):
+    """A batch is validated whole before the first request: one bad line stops all of them."""
+    ids = tmp_path / "ids"
+    ids.write_text("abcde-1\nabcde-2\n..\n")
+    code = main(["gateway", "session", "mute", "--from-file", str(ids)])
+    captured = capsys.readouterr()
+    assert code == 2 and env.requests == [], captured.err
+    assert _errors(captured)[0]["error"].startswith("UUID")

@@ -27,7 +27,7 @@ from confctl.sim.server import CREDENTIALS, SimConfig
 
 # A second and third application, for ownership (403) and isolated pagination tests.
 APPS = {CREDENTIALS["gateway"]["app_id"]: CREDENTIALS["gateway"]["api_key"], "other-app": "other-key",
-        "third-app": "third-key"}
+        "third-app": "third-key", "more-app": "more-key"}  # extra apps: tests that need rooms of their own
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 ROOM_RE = re.compile(r"[A-Za-z0-9]{5}-room-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # Documented cooldowns (seconds) per rate-limit group.
