@@ -75,6 +75,8 @@ def ensure_dir(path: Path) -> Path:
             continue
         except NotADirectoryError:
             raise _not_a_folder(folder.parent) from None
+        except OSError as exc:  # no permission, a dangling link, a read-only file system
+            raise ConfigError(f"{folder}: cannot create the folder: {exc.strerror or exc}") from None
         os.chmod(folder, 0o700)
     return path
 
@@ -230,7 +232,11 @@ def write_private(path: Path, data: bytes) -> None:
 def save(data: dict) -> None:
     import tomli_w
 
-    write_private(config_path(), tomli_w.dumps(data).encode())
+    path = config_path()
+    try:
+        write_private(path, tomli_w.dumps(data).encode())
+    except OSError as exc:  # the old file is still whole: the new one is renamed over it only when complete
+        raise ConfigError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 _mutex = threading.RLock()
@@ -281,7 +287,10 @@ def locked():
                 _depth -= 1
             return
         lock_path = ensure_dir(config_dir()) / "config.lock"
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise ConfigError(f"{lock_path}: cannot open the lock file: {exc.strerror or exc}") from None
         try:
             deadline = time.monotonic() + LOCK_TIMEOUT
             pause = 0.005
