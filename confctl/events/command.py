@@ -236,6 +236,10 @@ def plan(provider_names: list[str] | None, profile_names: list[str], options: di
             if field.required and not field.secret:
                 profile.require(field.name)
         if kind == "mind":
+            from confctl.providers.mind.events import resume_window
+            from confctl.state import state
+
+            resume_window(profile, state.max_wait)  # a bad CONFCTL_MIND_RESUME_TIMEOUT is exit 2 now
             # Two sockets for one Mind conference knock each other off (close 4001): follow each once.
             keep = []
             for conference in own["conference"]:
