@@ -565,7 +565,8 @@ def provider_app(provider: Provider) -> typer.Typer:
     provider.register(app, group)
     from confctl.events.command import provider_command
 
-    app.command("events", help=f"Follow live {provider.name} events (the options of `confctl events follow` that apply to it).")(
+    app.command("events", help=f"Follow live {provider.name} events (the options of `confctl events follow` "
+                               "that apply to it).")(
         provider_command(provider.name))
     app.command("endpoints", help=f"List every {provider.name} endpoint confctl covers, with a runnable example.")(
         _endpoints_command(provider))

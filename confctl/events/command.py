@@ -227,8 +227,8 @@ def plan(provider_names: list[str] | None, profile_names: list[str], options: di
                 fix = (f"`confctl profile edit {profile.name} --conference ID`" if profile.from_file
                        else profile.provider.env_var("conference"))
                 raise UsageError(f"{kind} profile {profile.name!r}: no conference to follow",
-                                 hint=f"pass --conference ID (or -c {profile.name if profile.from_file else kind}:ID), or "
-                                      f"set the profile's conference ({fix})")
+                                 hint=f"pass --conference ID (or -c {profile.name if profile.from_file else kind}"
+                                      f":ID), or set the profile's conference ({fix})")
             own["conference"] = default if isinstance(default, list) else [default]
         for conference in own["conference"]:
             _check_conference(profile, conference)
