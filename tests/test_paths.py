@@ -226,3 +226,13 @@ def test_hostile_ids_in_a_batch_file_send_nothing(env, capsys, tmp_path):
     captured = capsys.readouterr()
     assert code == 2 and env.requests == [], captured.err
     assert _errors(captured)[0]["error"].startswith("UUID")
+
+
+@pytest.mark.parametrize("argv", [["pexip", "participants"], ["pexip", "events", "--timeout", "1"]])
+@pytest.mark.parametrize("value", ["..", ".", "a/b", "%2e%2e"])
+def test_pexip_commands_outside_the_table_check_the_alias(env, capsys, monkeypatch, argv, value):
+    """The roster and the event stream take the alias from the profile too: no request_token to `..`."""
+    monkeypatch.setenv("CONFCTL_PEXIP_CONFERENCE", value)
+    code = main(argv)
+    captured = capsys.readouterr()
+    assert code == 2 and env.requests == [], (code, captured.err, env.requests)
