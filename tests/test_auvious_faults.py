@@ -19,8 +19,6 @@ class Server:
     """A loopback server answering every request with `reply(handler) -> (status, content type, body)`."""
 
     def __init__(self, reply):
-        outer = self
-
         class Handler(BaseHTTPRequestHandler):
             def _any(self):
                 length = int(self.headers.get("Content-Length") or 0)
@@ -41,7 +39,6 @@ class Server:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        outer.closed = False
 
     def close(self):
         self.httpd.shutdown()
