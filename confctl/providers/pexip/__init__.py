@@ -82,6 +82,11 @@ class PexipSession(Session):
         finally:
             self._local.timeout, self._local.max_wait = saved
 
+    def scrub_data(self, value):
+        from confctl import redact
+
+        return redact.scrub_data(value, self._secrets)
+
     def lookup(self, method: str, path: str, **kw):
         """A read-only request that --dry-run still sends (name and room look-ups)."""
         return self.request(method, path, lookup=True, **kw)
@@ -261,11 +266,9 @@ class Pexip(Provider):
             return response.content
         if response.status_code == 204 or not response.content:
             return None
-        try:
-            body = response.json()
-        except ValueError:
-            return response.text
-        return unwrap(body, " ".join(call.endpoint.command_path))
+        body = call.session.json(response)  # exit 7 naming what came back when it is not JSON
+        # A node that echoes the token (or anything confctl sent or was handed) must not get it printed.
+        return call.session.scrub_data(unwrap(body, " ".join(call.endpoint.command_path)))
 
     def register(self, app, group):
         from .roster import register
