@@ -382,7 +382,7 @@ class Session:
     def json(self, response: httpx.Response) -> Any:
         """`expect_json`, and any credential in the body (token, TURN credential ...) becomes a secret."""
         body = expect_json(response, self._secrets)
-        for secret in redact.secrets_in(body):
+        for secret in redact.learnt(redact.secrets_in(body)):
             self.add_secret(secret)
         return body
 
@@ -468,7 +468,8 @@ class Session:
             if k.lower() in redact.SECRET_QUERY and isinstance(v, str) and not dry_run:
                 self.add_secret(v)
         for source in (json_body, data):
-            for secret in (redact.secrets_in(source) if isinstance(source, (dict, list)) and not dry_run else ()):
+            for secret in (redact.learnt(redact.secrets_in(source)) if isinstance(source, (dict, list))
+                           and not dry_run else ()):
                 self.add_secret(secret)
         return self.client.build_request(method, self.url(path), params=params or None, json=json_body,
                                          data=data, content=content, headers=merged)
@@ -716,7 +717,8 @@ class Session:
             ctype = response.headers.get("content-type", "")
             if "json" in ctype or ctype.startswith("text/"):
                 try:
-                    for secret in redact.secrets_in(json.loads(response.content)) if "json" in ctype else ():
+                    found = redact.secrets_in(json.loads(response.content)) if "json" in ctype else ()
+                    for secret in redact.learnt(found):
                         self.add_secret(secret)  # a credential handed out here must not show up elsewhere
                 except ValueError:
                     pass

@@ -24,6 +24,9 @@ TURN_KEYS = frozenset({"turn", "turn_servers", "ice_servers", "iceservers"})
 TURN_FIELDS = frozenset({"username", "credential", "password"})
 SCHEMES = ("bearer", "basic", "token", "digest")
 MIN_SECRET = 3  # shorter values would scrub ordinary words and digits out of messages
+MIN_LEARNT = 6  # a credential found in a response body: real ones are long; "sim", "none" are not secrets
+NOT_SECRETS = frozenset({"required", "none", "null", "true", "false", "yes", "no", "bearer", "basic", "redacted",
+                         MASK})
 
 # Every secret any session of this process learnt: error printing can scrub with it even without a session.
 _known: set[str] = set()
@@ -111,6 +114,11 @@ def data(value, _turn: bool = False):
 
 def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
+
+
+def learnt(values) -> list[str]:
+    """Of the values found in secret fields, those that can be credentials (Pexip says `"pin": "required"`)."""
+    return [v for v in values if len(v) >= MIN_LEARNT and v.strip().lower() not in NOT_SECRETS]
 
 
 def secrets_in(value, _turn: bool = False) -> list[str]:

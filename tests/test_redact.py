@@ -204,3 +204,14 @@ def test_error_printing_scrubs_every_secret_the_process_learnt(capsys):
     output.error(AuthError("PIN pin-5678 refused", hint="retry pin-5678", detail={"echo": ["pin-5678"]}), 3)
     err = capsys.readouterr().err
     assert "pin-5678" not in err and err.count(redact.MASK) == 3
+
+
+def test_status_words_in_secret_fields_are_not_learnt_as_secrets():
+    """Pexip answers `"pin": "required"`; a simulator's TURN username may be "sim": neither may be scrubbed
+    out of ordinary text later (a path like /simpleView must stay runnable)."""
+    s = session(lambda r: httpx.Response(200, json={"result": {"pin": "required", "guest_pin": "none", "turn": [
+        {"urls": ["turn:t:3478"], "username": "sim", "credential": "long-turn-credential"}]}}))
+    s.json(s.request("POST", "/request_token"))
+    assert redact.scrub("GET /conferences/x/simpleView: pin required", s._secrets) == \
+        "GET /conferences/x/simpleView: pin required"
+    assert redact.scrub("cred long-turn-credential", s._secrets) == f"cred {redact.MASK}"
