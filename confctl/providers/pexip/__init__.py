@@ -222,14 +222,14 @@ def _invalid_token(response) -> bool:
 class Pexip(Provider):
     info = PROVIDERS["pexip"]
     group_help = {
-        "token": "The token confctl holds as a participant: request (and keep), refresh, release.",
-        "conference": "Control the whole conference: lock, mute guests, layouts, banner, dial out, events.",
-        "participant": "Act on one participant (by name, UUID or prefix, in any room): mute, spotlight, role.",
-        "breakout": "Breakout rooms: create, move people in and out, ask for and dismiss help, close.",
-        "call": "The calls of a participant: media, DTMF, ICE candidates, camera control.",
-        "video-mix": "Personal layouts: create, configure and delete video mixes.",
-        "presentation": "Fetch the current presentation frame (JPEG) of a presentation_frame event.",
-        "node": "The Conferencing Node itself: maintenance status and attestation keys.",
+        "token": "Request (and keep), refresh, release confctl's token.",
+        "conference": "Control the conference: lock, mute, layouts, dial.",
+        "participant": "Act on a participant (name, UUID, prefix; any room).",
+        "breakout": "Breakout rooms: create, move people, help, close.",
+        "call": "A participant's calls: media, DTMF, ICE, camera.",
+        "video-mix": "Personal layouts: create, configure, delete mixes.",
+        "presentation": "Fetch presentation frames (JPEG).",
+        "node": "The Conferencing Node: maintenance status, JWKS.",
     }
 
     @property

@@ -20,7 +20,7 @@ def layout(field, value):
     return _layout(field, value)
 
 
-layout.describe = "a layout listed below"  # the list itself is printed once, in the command's epilog
+layout.describe = "one of the layouts listed above"  # the list itself is printed once, in the help text
 layout.choices = LAYOUTS  # shell completion offers them
 
 DTMF = pattern(r"[0-9*#A-Da-d]+", "DTMF digits only: 0-9, *, # and A-D")

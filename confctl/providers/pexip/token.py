@@ -46,6 +46,9 @@ class TokenRefused(ConfctlError):
 
 
 def conference_path(alias: str) -> str:
+    from confctl.validate import path_segment
+
+    path_segment("--conference", alias)  # every Pexip request path starts here: no traversal, even from a profile
     return f"/api/client/v2/conferences/{quote(alias, safe='')}"
 
 
