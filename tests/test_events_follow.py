@@ -169,3 +169,10 @@ def test_a_providers_events_help_shows_only_its_options(cli):
     for marked in ("[gateway] address", "[gateway] also POST", "[auvious] persist", "[pexip] fetch"):
         assert marked in text
     assert "PROFILE:ID" in text
+
+
+def test_conference_given_on_the_command_line_stands_in_for_the_profile_field(cli):
+    proc = cli("pexip", "events", "-c", "meet.demo", "--timeout", "3", "-o", "jsonl",
+               env={"CONFCTL_PEXIP_CONFERENCE": ""}, check=0)
+    assert '"conference": "meet.demo"' in proc.stdout
+    cli("pexip", "events", "--timeout", "3", env={"CONFCTL_PEXIP_CONFERENCE": ""}, check=2)

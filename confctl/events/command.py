@@ -233,7 +233,7 @@ def plan(provider_names: list[str] | None, profile_names: list[str], options: di
         for conference in own["conference"]:
             _check_conference(profile, conference)
         for field in PROVIDERS[kind].fields:  # missing url/app id/... now, not after other sources started
-            if field.required and not field.secret:
+            if field.required and not field.secret and field.name != "conference":  # -c may stand in
                 profile.require(field.name)
         if kind == "mind":
             from confctl.providers.mind.events import resume_window
