@@ -225,7 +225,7 @@ def add(name: NameArg,
     fields = _fields(url=url, app_id=app_id, conference=conference, display_name=display_name,
                      client_id=client_id, token_url=token_url)
     _check_fields(provider, fields)
-    exists = "use `confctl profile edit {0}` to change it, or --force to replace it".format(name)
+    exists = f"use `confctl profile edit {name}` to change it, or --force to replace it"
     if name in config.load()["profiles"] and not force:
         raise UsageError(f"profile {name!r} exists", hint=exists)
     _ask_required(provider, fields)
@@ -240,6 +240,8 @@ def add(name: NameArg,
         if secret is not None:
             _store_secret(provider, name, store, secret)
         data["profiles"][name] = entry
+        if old is not None and old["provider"] != provider and data["defaults"].get(old["provider"]) == name:
+            del data["defaults"][old["provider"]]  # it is no longer a profile of that provider
         if default or (default is None and provider not in data["defaults"]):
             data["defaults"][provider] = name
         is_default = data["defaults"].get(provider) == name
