@@ -71,6 +71,7 @@ EXIT_CODES = (
     (8, "partial failure of a batch (some items failed)"),
     (9, "an event stream ended and could not be resumed"),
     (130, "interrupted (Ctrl-C) \u2014 after cleaning up (e.g. releasing a Pexip token it requested)"),
+    (141, "stdout was a pipe whose reader went away (piped into head -1, say): 128 + SIGPIPE, nothing on stderr"),
 )
 
 # DESIGN §3: the values of global options whose parameter is a plain string.
