@@ -526,7 +526,7 @@ class Session:
         where = f"{target.netloc}{target.path}" if target else "(no Location header)"
         return ServerError(f"{response.status_code} {response.reason_phrase}: redirected to {self.scrub(where)} — "
                            "not followed so credentials stay on this host",
-                           hint="check the profile's url (scheme, host, path prefix)", status=response.status_code)
+                           hint=f"check {self._url_origin()} (scheme, host, path prefix)", status=response.status_code)
 
     def error(self, response: httpx.Response):
         message, hint = self.error_message(response)
@@ -697,10 +697,16 @@ class Session:
                                hint="add your CA with --ca-bundle or the profile's ca_bundle field")
         if isinstance(exc, httpx.TimeoutException):
             return ServerError(f"timed out talking to {host} after retries", hint="raise --timeout or --max-wait")
-        profile = getattr(self, "profile", None)  # name the variable when the URL came from the environment
-        url_from = profile.origin("url") if profile is not None else "the profile's url"
         return ServerError(f"cannot reach {request.url.scheme}://{request.url.netloc.decode()}: {text}",
-                           hint=f"check {url_from} and that the server is up")
+                           hint=f"check {self._url_origin()} and that the server is up")
+
+    def _url_origin(self) -> str:
+        """Where the base URL came from (a variable, a profile), for hints."""
+        profile = getattr(self, "profile", None)
+        try:
+            return profile.origin("url") if profile is not None else "the profile's url"
+        except Exception:  # noqa: BLE001 - a hint must never turn into an error of its own
+            return "the profile's url"
 
     def _log_request(self, request: httpx.Request) -> None:
         log(self.scrub(f"> {request.method} {redact.url(str(request.url))}"))
