@@ -220,7 +220,9 @@ def table(data: Any, *, columns: Iterable[str] = (), title: str | None = None, i
     """A table on stdout. On a terminal it fits the width: low-value columns are dropped (named on stderr),
     then long cells end in an ellipsis; `-o wide` shows every field of every row, nothing cut. Sent to a
     pipe, lines stay whole."""
+    from rich.cells import cell_len
     from rich.table import Table
+    from rich.text import Text  # cells are data, never rich markup ("[b]" in a display name stays as typed)
 
     wide = fmt() == "wide"
     tty = sys.stdout.isatty()
@@ -236,7 +238,7 @@ def table(data: Any, *, columns: Iterable[str] = (), title: str | None = None, i
         every = list(dict.fromkeys(k for r in data for k in r))
         cols = list(dict.fromkeys(list(columns) + every)) if wide else (list(columns) or every)
         cells = [{c: _cell(r.get(c), c) for c in cols} for r in data]
-        widths = {c: max([len(c)] + [len(row[c]) for row in cells]) for c in cols}
+        widths = {c: max([cell_len(c)] + [cell_len(row[c]) for row in cells]) for c in cols}
         natural = sum(widths[c] + 2 for c in cols) + len(cols) - 1
         width = None
         if wide or not tty:
@@ -257,15 +259,15 @@ def table(data: Any, *, columns: Iterable[str] = (), title: str | None = None, i
             else:
                 t.add_column(c, overflow="ellipsis", no_wrap=True)
         for row in cells:
-            t.add_row(*(row[c] for c in cols))
+            t.add_row(*(Text(row[c]) for c in cols))
         console(width=width).print(t)
     elif isinstance(data, dict):
         t = Table(title=title, show_header=False, show_edge=False)
         t.add_column("field", style="bold", no_wrap=True)
         t.add_column("value", overflow="fold")
         for k, v in data.items():
-            t.add_row(str(k), _cell(v, str(k)))
-        values = [len(_cell(v, str(k))) + len(str(k)) + 5 for k, v in data.items()] or [0]
+            t.add_row(Text(str(k)), Text(_cell(v, str(k))))
+        values = [cell_len(_cell(v, str(k))) + cell_len(str(k)) + 5 for k, v in data.items()] or [0]
         console(width=max(max(values), 80) if wide or not tty else None).print(t)
     else:
         console().print(_cell(data), markup=False, soft_wrap=True)

@@ -150,3 +150,11 @@ def test_colour_on_a_terminal_by_default(tty):
     stream = tty(120)
     show(ROOMS)
     assert "\x1b[1m" in stream.getvalue()
+
+
+def test_cells_are_data_not_markup(capsys):
+    state.output = "table"
+    output.emit([{"name": "[bold]Eve[/bold]", "id": "u-1"}])
+    output.emit({"name": "[red]x"})
+    out = capsys.readouterr().out
+    assert "[bold]Eve[/bold]" in out and "[red]x" in out
