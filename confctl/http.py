@@ -76,7 +76,11 @@ def log(line: str) -> None:
 
 class RetryBudget:
     """The total time a command may spend waiting to retry (--max-wait), shared by every request and thread.
-    Waits that overlap in time count once: eight threads waiting the same second spend one second."""
+    Waits that overlap in time count once: eight threads waiting the same second spend one second. Waiting
+    that ended more than `FORGET` seconds ago is forgotten, so a follower running for hours is not starved by
+    the blips of the morning; a burst of retries (a bulk command in a 429 storm) never pauses that long."""
+
+    FORGET = 120.0
 
     def __init__(self, max_wait: float, clock: Callable[[], float] = time.monotonic):
         self.max_wait = max_wait
@@ -94,6 +98,8 @@ class RetryBudget:
         with self._lock:
             now = self.clock()
             closed, start, end = self._closed, self._start, self._end
+            if end is not None and now - end > self.FORGET:
+                closed, start, end = 0.0, None, None
             if start is None or now > end:
                 closed += (end - start) if start is not None else 0.0
                 start, end = now, now + wait

@@ -105,6 +105,18 @@ def test_overlapping_waits_count_once():
     assert budget.reserve(2.0) and not budget.reserve(3.5)
 
 
+def test_waiting_long_ago_is_forgotten_by_a_long_running_command():
+    now = [0.0]
+    budget = http.RetryBudget(3.0, clock=lambda: now[0])
+    assert budget.reserve(3.0)
+    now[0] = 3.0
+    assert not budget.reserve(0.5)
+    now[0] = 3.0 + http.RetryBudget.FORGET / 2
+    assert not budget.reserve(0.5)  # a pause shorter than FORGET: still the same command's budget
+    now[0] = 3.0 + http.RetryBudget.FORGET + 1
+    assert budget.reserve(3.0)
+
+
 def test_budget_across_threads():
     from concurrent.futures import ThreadPoolExecutor
 
