@@ -254,10 +254,15 @@ def resolve_one(call, value: str, *, search_breakouts: bool | None = None) -> st
     return uuid
 
 
+def _control(p: dict) -> bool:
+    """confctl's own API participant (its token), not a person in the meeting."""
+    return p.get("protocol") == "api" and not p.get("has_media") and p.get("call_tag") == "confctl"
+
+
 def _one(value: str, where: str, found: dict, people: list[dict]) -> str:
     if len(found) == 1:
         return next(iter(found))
     if found:
         raise _ambiguous(value, where, found)
-    names = ", ".join(sorted({str(p.get("display_name")) for p in people})[:20]) or "nobody"
+    names = ", ".join(sorted({str(p.get("display_name")) for p in people if not _control(p)})[:20]) or "nobody"
     raise NotFoundError(f"no participant matches {value!r} in {where}", hint=f"present: {names}")

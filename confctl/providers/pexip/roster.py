@@ -123,15 +123,14 @@ def register(app: typer.Typer) -> None:
         timeout: Annotated[Optional[float], typer.Option("--timeout", help="--watch: stop after S seconds",
                                                          metavar="S", show_default=False)] = None,
     ):
-        """The participants of the conference; with --watch, a live table (name, role, muted, video, presenting,
-        hand raised, spotlight, speaking). With -o json/jsonl, --watch prints the roster as one JSON line per
-        change."""
+        """The participants of every room of the conference (main and breakout rooms, each with its room); with
+        --watch, a live table (name, role, muted, video, presenting, hand raised, spotlight, speaking, room). With
+        -o json/jsonl, --watch prints the roster as one JSON line per change."""
         from confctl import config, output
         from confctl.state import state
 
-        from . import PexipSession, unwrap
+        from . import PexipSession
         from .events import follow_conference
-        from .token import conference_path
 
         profile = config.resolve("pexip", state.profile)
         alias = conference or profile.require("conference")
