@@ -482,7 +482,10 @@ class Session:
 
     def _check_secret_header(self, name: str, value) -> None:
         var = self.secret_env.get(name.lower())
-        source = f"{var} or the profile's stored secret" if var else "this profile's credentials"
+        if name.lower() not in redact.SECRET_HEADERS:
+            source = "this profile's settings"
+        else:
+            source = f"{var} or the profile's stored secret" if var else "this profile's credentials"
         check_header(name, str(value), source, hint="fix the stored secret; one trailing line ending is ignored, "
                                                     "any other line break or control character is refused")
 
