@@ -87,7 +87,10 @@ class GatewaySim:
         self.throttle, self.throttle_after = 0, 1
         app_id = CREDENTIALS["gateway"]["app_id"]
         self.rooms[EXAMPLE_ROOM] = Room(EXAMPLE_ROOM, "example-room", app_id)
-        self.sessions[EXAMPLE_SESSION] = CallSession(EXAMPLE_SESSION, app_id, "747713001", "527121102")
+        # The documented example session is a joined (muted) member of the example room, so that every
+        # session example in the help runs against a fresh simulator.
+        self.sessions[EXAMPLE_SESSION] = CallSession(EXAMPLE_SESSION, app_id, "747713001", "527121102",
+                                                     room_id=EXAMPLE_ROOM, state="joined")
 
     # -- helpers ---------------------------------------------------------------------------------------
     def auth(self, request: Request) -> str | Response:
