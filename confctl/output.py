@@ -202,10 +202,17 @@ def _keep(col: str, index: int, id_field: str | None) -> bool:
     return index == 0 or col in (id_field, "id", "uuid", "name", "display_name", "room")
 
 
+SHRINK_TO = 16  # a column that is not kept whole may end in an ellipsis down to this many cells
+
+
 def _fit(cols: list[str], widths: dict[str, int], room: int, id_field: str | None) -> list[str]:
-    """Drop low-value columns, rightmost first, until the table fits `room` columns."""
+    """Drop low-value columns, rightmost first, until the table fits `room` columns once the columns that
+    may shrink are cut to SHRINK_TO cells."""
+    def least(c):
+        return widths[c] if _keep(c, cols.index(c), id_field) else min(widths[c], max(SHRINK_TO, len(c)))
+
     def total(cs):  # rich: one space of padding each side, one separator between columns
-        return sum(widths[c] + 2 for c in cs) + len(cs) - 1
+        return sum(least(c) + 2 for c in cs) + len(cs) - 1
 
     shown = list(cols)
     for col in reversed(cols):
@@ -214,6 +221,26 @@ def _fit(cols: list[str], widths: dict[str, int], room: int, id_field: str | Non
         if not _keep(col, cols.index(col), id_field):
             shown.remove(col)
     return shown
+
+
+def _allocate(cols: list[str], widths: dict[str, int], room: int, id_field: str | None) -> dict[str, int]:
+    """Column widths that fit `room`: the widest shrinkable column gives up a cell at a time (down to
+    SHRINK_TO); only when that is not enough do the kept columns shrink too."""
+    alloc = {c: widths[c] for c in cols}
+    excess = sum(alloc.values()) + 3 * len(cols) - 1 - room
+
+    def floor(c, keep_whole):
+        return widths[c] if keep_whole and _keep(c, cols.index(c), id_field) else min(widths[c], max(SHRINK_TO, len(c)))
+
+    for keep_whole in (True, False):
+        while excess > 0:
+            shrinkable = [c for c in cols if alloc[c] > (floor(c, keep_whole) if keep_whole else 1)]
+            if not shrinkable:
+                break
+            widest = max(shrinkable, key=lambda c: alloc[c])
+            alloc[widest] -= 1
+            excess -= 1
+    return alloc
 
 
 def table(data: Any, *, columns: Iterable[str] = (), title: str | None = None, id_field: str | None = None) -> None:
@@ -252,12 +279,13 @@ def table(data: Any, *, columns: Iterable[str] = (), title: str | None = None, i
                 hidden = [c for c in cols if c not in shown]
                 note(f"(hidden at this width: {', '.join(hidden)}; -o wide shows all)")
                 cols = shown
+            fitted = _allocate(cols, widths, room, id_field)
         t = Table(title=title, show_edge=False, header_style="bold")
         for c in cols:
             if wide or not tty:
                 t.add_column(c, overflow="fold")
-            else:
-                t.add_column(c, overflow="ellipsis", no_wrap=True)
+            else:  # widths chosen above: ids, names and rooms whole where the terminal allows
+                t.add_column(c, overflow="ellipsis", no_wrap=True, width=fitted[c])
         for row in cells:
             t.add_row(*(Text(row[c]) for c in cols))
         console(width=width).print(t)
