@@ -15,7 +15,8 @@ VENDORS = ("gateway", "pexip", "mind", "auvious")
 CREDENTIALS = {
     "gateway": {"app_id": "demo-app", "api_key": "demo-key"},
     "pexip": {"conference": "meet.demo", "pin": "1234", "display_name": "confctl"},
-    "mind": {"app_id": "demo-app", "token": "demo-app-token", "conference": "demo-conference"},
+    "mind": {"app_id": "demo-app", "token": "demo-app-token", "conference": "demo-conference",
+             "participant_token": "demo-participant-token"},  # John Doe's, in the doc's example conference
     "auvious": {"client_id": "demo-client", "client_secret": "demo-secret"},
 }
 

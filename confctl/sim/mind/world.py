@@ -57,6 +57,9 @@ class Streaming:
         return {"id": self.id, "url": self.url, "alive": self.alive}
 
 
+DEMO_PARTICIPANT_TOKEN = "demo-participant-token"  # `sim serve` prints it as CONFCTL_MIND_PARTICIPANT_TOKEN
+
+
 class Listener:
     """One open WebSocket: notifications and close requests go through its queue."""
 
@@ -180,7 +183,7 @@ class World:
 
         conf = self.create_conference("Meeting name", conf_id=ex.EX_CONF)
         john = self.add_participant(conf, ex.EX_PART, name="John Doe", role="speaker", priority=1, online=True,
-                                    call="answered")
+                                    call="answered", token=DEMO_PARTICIPANT_TOKEN)  # so participant-only examples run
         self.add_participant(conf, ex.EX_PART_DELETE, name="Jane Roe", role="attendee")
         conf.streamings[ex.EX_STREAM] = Streaming(ex.EX_STREAM,
                                                   "rtmps://a.rtmps.youtube.com/live2/abcd-efgh-ijkl-mnop-qrst")
