@@ -158,3 +158,14 @@ def test_cells_are_data_not_markup(capsys):
     output.emit({"name": "[red]x"})
     out = capsys.readouterr().out
     assert "[bold]Eve[/bold]" in out and "[red]x" in out
+
+
+def test_long_text_columns_shrink_before_they_are_dropped(tty, capsys):
+    stream = tty(80)
+    rows = [{"id": "gateway.room.members", "method": "GET", "path": "/api/v1/conferences/{room_id}/members",
+             "command": "confctl gateway room members"}]
+    state.output = "table"
+    output.emit(rows, columns=("id", "method", "path", "command"), id_field="id")
+    lines = plain(stream.getvalue())
+    assert lines[0].split("┃")[-1].strip() == "command" and capsys.readouterr().err == ""
+    assert "gateway.room.members" in lines[2] and "…" in lines[2] and all(len(line) <= 80 for line in lines)
