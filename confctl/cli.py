@@ -170,25 +170,25 @@ class Shell(str, Enum):
     fish = "fish"
 
 
-def completion(shell: Annotated[Shell, typer.Argument(help="the shell", show_default=False)]):
+def completion(shell: Annotated[Shell, typer.Argument(help="bash, zsh or fish", show_default=False,
+                                                     metavar="SHELL")]):
     """Print the shell completion script (offers commands, options, every choice and profile names)."""
     path = _generated(SHARE[shell.value], CHECKOUT[shell.value])
     sys.stdout.write(path.read_text(encoding="utf-8"))
 
 
-def man(topic: Annotated[Optional[str], typer.Argument(
-        help="a provider or group (gateway, pexip, mind, auvious, profile, events, sim); default: confctl(1)",
-        show_default=False, metavar="TOPIC")] = None):
+# The manual pages: confctl(1) and one per provider or group (confctl-gateway(1), ...).
+Topic = Enum("Topic", {name: name for name in ("confctl", *PROVIDERS, *GROUPS)}, type=str)
+
+
+def man(topic: Annotated[Optional[Topic], typer.Argument(
+        help="confctl (the default), a provider (gateway, pexip, mind, auvious) or a group (profile, events, "
+             "sim)", show_default=False, metavar="TOPIC")] = None):
     """Show a manual page: opened with man(1) on a terminal, printed as roff source otherwise."""
     import shutil
     import subprocess
 
-    from confctl.errors import UsageError
-
-    page = "confctl" if not topic or topic == "confctl" else f"confctl-{topic.removeprefix('confctl-')}"
-    if page != "confctl" and page.removeprefix("confctl-") not in set(PROVIDERS) | set(GROUPS):
-        raise UsageError(f"TOPIC: no manual page for {topic!r}",
-                         hint="choose from " + ", ".join(list(PROVIDERS) + list(GROUPS)))
+    page = "confctl" if topic is None or topic.value == "confctl" else f"confctl-{topic.value}"
     path = _generated(f"man/man1/{page}.1", f"man/{page}.1")
     if sys.stdout.isatty() and shutil.which("man"):
         raise typer.Exit(subprocess.call(["man", "-l", str(path)]))

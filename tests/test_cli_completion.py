@@ -102,6 +102,7 @@ def test_no_config_no_names_no_error(bash_complete, tmp_path):
     (["confctl", "gateway", "room", "list", "--output", "j"], ["json", "jsonl"]),
     (["confctl", "--color", ""], ["auto", "always", "never"]),
     (["confctl", "completion", ""], ["bash", "zsh", "fish"]),
+    (["confctl", "man", "p"], ["pexip", "profile"]),
 ])
 def test_bash_offers_every_choice(bash_complete, config, words, expected):
     assert bash_complete(words, config) == expected
