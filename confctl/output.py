@@ -1,4 +1,4 @@
-"""The one output layer (DESIGN §3): table, json, jsonl, yaml, id; --query JMESPath; colours only on a TTY.
+"""The one output layer (DESIGN §3): table, wide, json, jsonl, yaml, id; --query JMESPath; colours only on a TTY.
 
 Data goes to stdout; everything else (notes, warnings, errors) goes to stderr through `note`/`warn`.
 """
