@@ -131,7 +131,8 @@ def test_a_bare_follow_takes_each_providers_default_profile(profiles, sim):
     (["-p", "pexip", "-p", "gateway", "--cursor-file", "c.json"], "--cursor-file applies to auvious"),
     (["-p", "mind", "--listen", "127.0.0.1:1"], "--listen applies to gateway"),
     (["-p", "pexip", "-p", "gateway", "--listen", "nowhere"], "--listen"),
-    (["-p", "pexip", "-p", "mind", "-c", "mind:.."], "not a usable conference id"),
+    (["-p", "pexip", "-p", "mind", "-c", "mind:.."], "'..' path segment"),
+    (["-p", "pexip", "-p", "auvious", "-c", "auvious:a%2fb"], "must not contain '/' (percent-encoded)"),
     (["-p", "pexip", "-p", "nope"], "no profile named 'nope'"),
 ])
 def test_every_mistake_is_found_before_any_source_starts(profiles, sim, argv, says):

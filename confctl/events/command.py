@@ -175,12 +175,9 @@ def assign_conferences(profiles: list, values: list[str]) -> list[list[str]]:
 
 def _check_conference(profile, conference: str) -> None:
     """A conference id goes into a URL path: refuse what would change the path (exit 2, nothing started)."""
-    from confctl.errors import ValidationError
+    from confctl.validate import path_segment
 
-    if not conference or conference in (".", "..") or any(c in conference for c in "/?#") \
-            or any(ord(c) < 32 or ord(c) == 127 for c in conference):
-        raise ValidationError("--conference", f"profile {profile.name!r}: not a usable conference id "
-                                              "(empty, '.', '..', or contains /, ?, # or a control character)")
+    path_segment(f"--conference (profile {profile.name!r})", conference)
 
 
 def plan(provider_names: list[str] | None, profile_names: list[str], options: dict) -> list[tuple]:
