@@ -40,6 +40,9 @@ def sim_state(px, conference="meet.demo") -> dict:
 
 
 def api_participants(px, conference="meet.demo") -> list[dict]:
-    """The participants that confctl itself holds (its API tokens), across every room of the conference."""
-    rooms = sim_state(px, conference)["rooms"].values()
-    return [p for r in rooms for p in r["participants"] if p["protocol"] == "api"]
+    """The participants that confctl itself holds (its API tokens), across every room of the conference (not
+    the control participants the node gives a Host in each breakout room)."""
+    state = sim_state(px, conference)
+    controls = set(state["controls"])
+    return [p for r in state["rooms"].values() for p in r["participants"]
+            if p["protocol"] == "api" and p["uuid"] not in controls]

@@ -124,3 +124,23 @@ def test_layouts_are_listed_once_and_every_group_has_help(pcli):
     for group in ("token", "conference", "participant", "breakout", "call", "video-mix", "presentation", "node"):
         line = next(ln for ln in top.splitlines() if ln.strip().startswith(group + " "))
         assert "commands" not in line and len(line.split()) > 3, line
+
+
+def test_hosts_get_a_control_participant_in_each_breakout_room(pcli, px):
+    """The doc: breakout_begin carries "the participant uuid that they have been allocated inside the breakout
+    as a control participant"; emptying the rooms "leaves the Host API control participants present"."""
+    pcli("pexip", "token", "request", check=0)  # a kept token: a Host for the whole test
+    try:
+        room = json.loads(pcli("pexip", "breakout", "create", "Room 6", "--participant", "Bob", check=0).stdout)
+        state = sim_state(px)
+        inside = {p["uuid"]: p for p in state["rooms"][room["breakout_uuid"]]["participants"]}
+        controls = [u for u in state["controls"] if u in inside]
+        assert len(controls) == 1 and inside[controls[0]]["protocol"] == "api"
+        pcli("pexip", "breakout", "empty", check=0)
+        left = [p["display_name"] for p in sim_state(px)["rooms"][room["breakout_uuid"]]["participants"]]
+        assert left == ["confctl"] and person(px, "Bob")[0] == "main"
+        table = pcli("pexip", "participants", "-o", "json", check=0).stdout
+        assert "Room 6" in table
+    finally:
+        pcli("pexip", "token", "release", check=0)
+    assert not sim_state(px)["controls"]  # released with the host's token

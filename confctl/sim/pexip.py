@@ -117,6 +117,7 @@ class Room:
     breakoutbuzz: dict | None = None
     video_mixes: dict = field(default_factory=lambda: {"main": {"layout": "1:7"}})
     calls: dict = field(default_factory=dict)  # participant uuid -> {call uuid: info}
+    controls: dict = field(default_factory=dict)  # host API participant uuid -> its control participant here
     spot: int = 0
 
     def status(self, conf: "Conference") -> dict:
@@ -273,7 +274,39 @@ class PexipSim:
             conf.presenter = None
             self.emit(conf, conf.main, "presentation_stop")
         self.emit(conf, room, "participant_delete", {"uuid": uid})
+        for other in conf.breakouts.values():  # a host leaving takes its control participants along
+            control = other.controls.pop(uid, None)
+            if control and other.participants.pop(control, None) is not None:
+                self.emit(conf, other, "participant_delete", {"uuid": control})
         return p
+
+    def control_for(self, conf: Conference, room: Room, host: dict) -> str:
+        """The doc: a Host is "allocated [a participant] inside the breakout as a control participant"."""
+        if host["uuid"] not in room.controls:
+            control = person(host["display_name"], conf.alias, "chair", protocol="api", api=True,
+                             call_tag=host.get("call_tag", ""))
+            room.controls[host["uuid"]] = control["uuid"]
+            self.add(conf, room, control)
+        return room.controls[host["uuid"]]
+
+    def hosts(self, conf: Conference) -> list[dict]:
+        """The API participants with Host rights (they hold tokens): they get control participants."""
+        holders = {t.participant for t in self.tokens.values() if t.alias == conf.alias}
+        return [p for room in conf.rooms() for u, p in room.participants.items()
+                if u in holders and p["role"] == "chair"]
+
+    def begin(self, conf: Conference, room: Room) -> None:
+        """breakout_begin to each Host, with its own control participant in the new room."""
+        for host in self.hosts(conf):
+            control = self.control_for(conf, room, host)
+            self.emit(conf, conf.main, "breakout_begin", {"breakout_uuid": room.uuid, "participant_uuid": control},
+                      only=host["uuid"])
+
+    @staticmethod
+    def people(room: Room) -> list[str]:
+        """Everyone in a room but the Hosts' control participants (they stay when a room is emptied)."""
+        controls = set(room.controls.values())
+        return [u for u in room.participants if u not in controls]
 
     def move(self, conf: Conference, uid: str, target: Room) -> bool:
         source = conf.find(uid)
@@ -302,13 +335,16 @@ class PexipSim:
                     self.remove(conf, tok.participant, reason="Token expired")
 
     def close_breakout(self, conf: Conference, room: Room) -> None:
-        for uid in list(room.participants):
+        for uid in self.people(room):
             if room.end_action == "disconnect":
                 self.remove(conf, uid, reason="Breakout room closed")
             else:
                 self.move(conf, uid, conf.main)
         conf.breakouts.pop(room.uuid, None)
-        self.emit(conf, conf.main, "breakout_end", {"breakout_uuid": room.uuid, "participant_uuid": room.uuid[:8]})
+        for host, control in room.controls.items():
+            room.participants.pop(control, None)
+            self.emit(conf, conf.main, "breakout_end", {"breakout_uuid": room.uuid, "participant_uuid": control},
+                      only=host)
 
     def later(self, delay: float, fn, *args) -> None:
         async def run():
@@ -444,7 +480,8 @@ def create_app(config: SimConfig) -> Starlette:
         initial += [("participant_sync_end", None), ("conference_update", conf.main.status(conf))]
         if me["role"] == "chair":
             for room in conf.breakouts.values():
-                initial.append(("breakout_begin", {"breakout_uuid": room.uuid, "participant_uuid": room.uuid[:8]}))
+                control = sim.control_for(conf, room, me)
+                initial.append(("breakout_begin", {"breakout_uuid": room.uuid, "participant_uuid": control}))
                 wrap = lambda e, d, r=room: ("breakout_event", {"breakout_uuid": r.uuid, "event": e, "data": d})  # noqa: E731
                 initial.append(wrap("participant_sync_begin", None))
                 initial += [wrap("participant_create", public(p)) for p in room.participants.values()]
@@ -536,9 +573,9 @@ def create_app(config: SimConfig) -> Starlette:
         if head == "video_mixes" and method == "POST":
             return video_mix(conf, room, parts[1:], body)
         if head == "breakouts" and method == "POST":
-            if parts[1:] == ["empty"]:
+            if parts[1:] == ["empty"]:  # the doc: "leaves the Host API control participants present"
                 for b in list(conf.breakouts.values()):
-                    for uid in list(b.participants):
+                    for uid in sim.people(b):
                         sim.move(conf, uid, conf.main)
                 return ok(True)
             if parts[1:] == ["disconnect"]:
@@ -769,7 +806,7 @@ def create_app(config: SimConfig) -> Starlette:
         new = Room(str(uuidlib.uuid4()), name, end_action, bool(body.get("guests_allowed_to_leave")),
                    int(time.time() + duration) if duration else None)
         conf.breakouts[new.uuid] = new
-        sim.emit(conf, conf.main, "breakout_begin", {"breakout_uuid": new.uuid, "participant_uuid": new.uuid[:8]})
+        sim.begin(conf, new)
         for source, uids in (body.get("participants") or {}).items():
             for uid in uids:
                 src = conf.room(source)
@@ -849,7 +886,7 @@ def create_app(config: SimConfig) -> Starlette:
             raise BadRequest("participants must be a list")
         if room is conf.main and not uids:
             return ok(False)
-        uids = uids or list(room.participants)
+        uids = uids or sim.people(room)
         moved = True
         for uid in uids:
             if uid not in room.participants:
@@ -1073,6 +1110,7 @@ def create_app(config: SimConfig) -> Starlette:
                                                        "participants": [public(p) for p in room.participants.values()]}
                                            for room in conf.rooms()},
                                  "tokens": sum(1 for t in sim.tokens.values() if t.alias == conf.alias),
+                                 "controls": [u for room in conf.rooms() for u in room.controls.values()],
                                  "subscribers": len(conf.subscribers)})
         if what == "join":
             name = body.get("name") or "Guest"
