@@ -25,6 +25,11 @@ def fmt() -> str:
     return value
 
 
+def tabular() -> bool:
+    """A table of some kind (table or wide): for commands that shape their own rows for people."""
+    return fmt() in ("table", "wide")
+
+
 def compile_query():
     """The compiled --query expression (None without one); a syntax error is a usage error."""
     if not state.query:

@@ -18,7 +18,7 @@ def _send(call):
 
 
 def _table() -> bool:
-    return output.fmt() == "table" and not state.query
+    return output.tabular() and not state.query
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -138,13 +138,13 @@ def register(app: typer.Typer) -> None:
         with PexipSession(profile) as session:
             if not watch:
                 people, view = everyone(session, alias)
-                output.emit(view.rows() if fmt == "table" else people, id_field="uuid")
+                output.emit(view.rows() if fmt in ("table", "wide") else people, id_field="uuid")
                 return
             stop = threading.Event()
             view = Watch()
             deadline = time.monotonic() + timeout if timeout else None
             live = None
-            if fmt == "table" and sys.stdout.isatty():
+            if fmt in ("table", "wide") and sys.stdout.isatty():
                 from rich.live import Live
 
                 live = Live(view.table(alias), console=output.console(), auto_refresh=False, transient=False)
