@@ -49,3 +49,9 @@ def test_a_200_that_is_not_json_is_exit_7(cli, server, ctype, body, named):  # n
     assert proc.stdout == "" and named in proc.stderr
     proc = cli("mind", "participant", "list", env=mind_env(srv.url), check=7)
     assert proc.stdout == ""
+
+
+def test_a_transcription_that_is_not_json_is_exit_7(cli, server):  # noqa: F811
+    srv = server(lambda handler: (206, "text/html", "<html>gateway timeout page</html>"))
+    proc = cli("mind", "recording", "transcription", env=mind_env(srv.url), check=7)
+    assert "text/html" in proc.stderr

@@ -75,7 +75,7 @@ def transcription(call):
     deadline = time.monotonic() + (call.values.get("wait_timeout") or 600.0)
     while True:
         response = call.send()
-        utterances = response.json() if response.content else []
+        utterances = (call.session.json(response) if response.content else None) or []
         complete = response.status_code != 206
         if complete or not wait:
             break
