@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import inspect
+import os
+import re
 import shlex
 import sys
 from typing import Annotated, Any, Iterable, Optional
@@ -265,8 +267,6 @@ def build_call(provider: Provider, ep: Endpoint, values: dict, profile, opts: di
                 value = _path_value(p, value)
         except ValidationError as exc:
             if from_profile and exc.hint is None:
-                import os
-
                 var = profile.provider.env_var(p.profile)
                 exc.hint = (f"the value comes from {var}" if os.environ.get(var) else
                             f"the value comes from the {p.profile} field of profile {profile.name!r}")
@@ -383,9 +383,6 @@ def print_dry_run(session, profile, curls: list[str]) -> None:
     """--dry-run output: the vendor's setup steps once (e.g. how to obtain a token), then one runnable curl
     line per request, as plain lines. A secret the lines read from a variable that is not set gets a note on
     stderr saying which variable to export and where the secret lives now."""
-    import os
-    import re
-
     setup = list(session.dry_run_setup())
     for line in setup + curls:
         output.write(line)
@@ -400,8 +397,6 @@ def print_dry_run(session, profile, curls: list[str]) -> None:
 
 def _export_hint(profile, field: str, var: str) -> str:
     """How to put the profile's secret into the variable the printed line reads — never the secret."""
-    import shlex
-
     if not profile.from_file or profile.secret_store == "env":
         return f"export {var}=... (the secret) before running it"
     from confctl import secrets
