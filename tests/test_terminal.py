@@ -147,3 +147,9 @@ def test_id_output_of_a_result_without_an_id_says_so(rooms):
     proc = rooms("pexip", "conference", "status", "-o", "id")  # a status record: no identifier field
     assert proc.returncode == 1 and proc.stdout == ""
     assert "-o id: the result has no identifier field" in proc.stderr and "locked" in proc.stderr
+
+
+def test_wide_keeps_the_rows_a_command_shapes_for_people(rooms):
+    proc = rooms("-o", "wide", "pexip", "participants", check=0)
+    header = proc.stdout.splitlines()[0]
+    assert "name" in header and "room" in header and "display_name" not in header  # the roster's rows, not raw
