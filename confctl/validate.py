@@ -165,8 +165,8 @@ def path_segment(field: str, value: Any, *, segments: bool = False) -> Any:
     text = str(value)
     if not text.strip():
         raise ValidationError(field, "must not be empty (it is part of the request path)", value)
-    for form in _decoded_forms(text):
-        how = " (percent-encoded)" if form is not text else ""
+    for depth, form in enumerate(_decoded_forms(text)):
+        how = " (percent-encoded)" if depth else ""
         if any(ord(c) < 32 or ord(c) == 127 for c in form):
             raise ValidationError(field, f"must not contain control characters or NUL{how}", value)
         parts = form.split("/") if segments else [form]
@@ -185,8 +185,8 @@ def path_segment(field: str, value: Any, *, segments: bool = False) -> Any:
 def raw_path(field: str, value: str) -> str:
     """A raw request path (`confctl PROVIDER api`): no `.`/`..` segment, plain or percent-encoded, and no
     control characters — the request must reach exactly the path given, on the profile's host."""
-    for form in _decoded_forms(value.split("?", 1)[0].split("#", 1)[0]):
-        how = " (percent-encoded)" if form is not value else ""
+    for depth, form in enumerate(_decoded_forms(value.split("?", 1)[0].split("#", 1)[0])):
+        how = " (percent-encoded)" if depth else ""
         if any(ord(c) < 32 or ord(c) == 127 for c in form):
             raise ValidationError(field, f"must not contain control characters or NUL{how}", value)
         if any(p in (".", "..") for p in form.replace("\\", "/").split("/")):
