@@ -143,6 +143,17 @@ def test_every_mistake_is_found_before_any_source_starts(profiles, sim, argv, sa
     assert sim.app.state.requests == []    # and no source sent anything (no Pexip token was requested)
 
 
+def test_a_missing_secret_is_found_before_any_source_starts(profiles, sim):
+    # an auvious profile whose secret is to come from the environment, which does not have it
+    profiles("profile", "add", "auv-env", "--provider", "auvious", "--url", f"{sim.url}/auvious", "--client-id",
+             "demo-client", "--secret-store", "env", check=0)
+    sim.app.state.requests.clear()
+    proc = profiles("events", "follow", "-p", "pexip", "-p", "gateway", "-p", "auv-env", "-c", "auv-env:demo-room",
+                    "--timeout", "5", check=3)
+    assert "client secret" in proc.stderr and "listening" not in proc.stderr
+    assert sim.app.state.requests == []
+
+
 def test_the_same_profile_twice_is_followed_once(profiles, sim):
     proc = profiles.popen("events", "follow", "-p", "mind", "-p", "mind", "--timeout", "6", "-o", "jsonl")
     try:

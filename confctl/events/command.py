@@ -229,9 +229,12 @@ def plan(provider_names: list[str] | None, profile_names: list[str], options: di
             own["conference"] = default if isinstance(default, list) else [default]
         for conference in own["conference"]:
             _check_conference(profile, conference)
-        for field in PROVIDERS[kind].fields:  # missing url/app id/... now, not after other sources started
-            if field.required and not field.secret and field.name != "conference":  # -c may stand in
-                profile.require(field.name)
+        for field in PROVIDERS[kind].fields:  # missing url/app id/key ... now, not after other sources started
+            if not field.required or field.name == "conference":  # -c may stand in for the conference
+                continue
+            if field.secret and kind == "auvious" and os.environ.get("CONFCTL_AUVIOUS_TOKEN"):
+                continue  # an exported access token needs no client secret
+            profile.require(field.name)
         if kind == "mind":
             from confctl.providers.mind.events import resume_window
             from confctl.state import state
