@@ -187,13 +187,8 @@ def plan(provider_names: list[str] | None, profile_names: list[str], options: di
     from confctl.providers import PROVIDERS
 
     data = config.load()
-    resolved = []
-    for provider_name, name in _targets(provider_names, profile_names, data):
-        profile = config.resolve(provider_name, name)
-        if any(p.provider.name == provider_name and p.name == profile.name for p in resolved):
-            output.warn(f"profile {profile.name!r} given more than once; following it once")
-            continue
-        resolved.append(profile)
+    resolved = [config.resolve(provider_name, name)
+                for provider_name, name in _targets(provider_names, profile_names, data)]
     followed = {p.provider.name for p in resolved}
     for option, spec in OPTIONS.items():  # an option for a provider nobody follows is a mistake, not a no-op
         if option != "conference" and options.get(option) is not None and not followed & set(spec[3]):
