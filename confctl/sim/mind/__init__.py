@@ -82,6 +82,11 @@ def reset_connection(ws) -> None:
     if sock is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     transport.abort()
+    try:  # tell the server the client is gone, so it does not log a handshake the app never completed
+        from uvicorn.protocols.utils import ClientDisconnected
+    except ImportError:  # pragma: no cover
+        return
+    raise ClientDisconnected
 
 
 def create_app(config) -> Starlette:
