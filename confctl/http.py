@@ -402,8 +402,9 @@ class Session:
         if self._client is None:
             import httpx
 
+            self._client_timeout = self.timeout
             self._client = httpx.Client(
-                timeout=self.timeout,
+                timeout=self._client_timeout,
                 verify=self._verify,
                 headers={"User-Agent": USER_AGENT},
                 follow_redirects=False,
@@ -603,12 +604,15 @@ class Session:
             return response
 
     def _deadline_for(self, request: httpx.Request, stream: bool) -> float:
-        """The total time one attempt may take: --timeout, or the request's own longer read timeout (a call
-        that is answered when it is settled); a stream's deadline covers its headers only."""
+        """The total time one attempt may take: --timeout (`self.timeout`, which a provider may lower for a
+        cleanup request), or a longer read timeout a caller gave the client on purpose (a call that is
+        answered when it is settled). A stream's deadline covers its headers only."""
         if stream:
             return self.timeout
         read = (request.extensions.get("timeout") or {}).get("read")
-        return max(self.timeout, read or 0.0)
+        if read is not None and read > getattr(self, "_client_timeout", read):
+            return max(self.timeout, read)
+        return self.timeout
 
     def _attempt(self, request: httpx.Request, stream: bool) -> httpx.Response:
         """One exchange within a total deadline. The exchange runs in a worker thread so that no server

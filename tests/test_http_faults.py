@@ -55,6 +55,7 @@ def session(answer, *, max_wait=60.0, timeout=5.0, cls=http.Session, **kw):
     fake = FakeClock()
     s.clock, s.sleep = fake.clock, fake.sleep
     s._client = httpx.Client(transport=httpx.MockTransport(recorder), follow_redirects=False, timeout=timeout)
+    s._client_timeout = timeout
     return s, recorder, fake
 
 
@@ -334,3 +335,20 @@ def test_dry_run_raises_with_setup_once_and_lookups_are_sent():
     assert first.value.text.splitlines()[0].startswith("CONFCTL_AUVIOUS_TOKEN=")
     assert '-H "Authorization: Bearer $CONFCTL_AUVIOUS_TOKEN"' in second.value.curl
     assert second.value.text == second.value.curl
+
+
+def test_a_lowered_timeout_bounds_the_request_and_a_raised_client_timeout_extends_it():
+    """A provider may lower `timeout` for one request (a token release on Ctrl-C); a workflow may raise the
+    client's timeout for a call that is answered when it is settled (Mind dial)."""
+    def slow(request):
+        time.sleep(0.5)
+        return httpx.Response(200)
+
+    s, rec, fake = session(slow, timeout=5.0)
+    s.timeout = 0.1
+    with pytest.raises(ServerError, match="within --timeout 0.1s"):
+        s.request("GET", "/x")
+    s, rec, fake = session(slow, timeout=0.1)
+    s._client_timeout = 0.1
+    s.client.timeout = httpx.Timeout(2.0)
+    assert s.request("GET", "/x").status_code == 200
