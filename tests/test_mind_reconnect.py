@@ -215,3 +215,15 @@ def test_the_simulator_resetting_reconnect_handshakes(cli, sim):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_certificate_failure_is_not_retried():
+    import ssl
+
+    bad_cert = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    bad_cert.verify_message = "self-signed certificate"
+    follower, clock = run(reads=[detailed()], connects=[bad_cert])
+    with pytest.raises(ServerError) as caught:
+        list(follower.run())
+    assert exit_code_for(caught.value) == 7 and "self-signed" in caught.value.message
+    assert clock.now == 1000.0  # no waiting: it was not retried

@@ -218,6 +218,10 @@ class ConferenceFollower:
                     except NotFoundError:
                         yield self.event("conference.deleted", {"id": self.conference}, "/")
                         return
+                    except ssl.SSLCertVerificationError as exc:  # retrying cannot fix a certificate
+                        raise ServerError(f"TLS failure opening the WebSocket to {self.url}: {exc.verify_message}",
+                                          hint="add your CA with --ca-bundle or the profile's ca_bundle field") \
+                            from None
                     except (OSError, EOFError, TimeoutError, WebSocketException, ServerError,
                             RateLimitedError) as exc:
                         # Any failure to get back — refused, reset during the opening handshake, the re-read
