@@ -223,10 +223,12 @@ def classification(field, value):
 
 def room_ref(field, value):
     """A breakout room: UUID, the short id the roster shows (a unique UUID prefix), or the room's name."""
+    from confctl.validate import path_segment
+
     value = str(value)
-    if not value.strip() or any(c in value for c in "/?#") or any(ord(c) < 32 for c in value):
+    if not value.strip():
         raise ValidationError(field, "must be a breakout room UUID, short id or name", value)
-    return value
+    return path_segment(field, value)  # it may end up in a path: one safe segment (no '..', '/', '?', ...)
 
 
 room_ref.describe = "UUID, short id or name"
