@@ -29,7 +29,7 @@ class Fixture:
     def __init__(self, sim):
         import httpx
 
-        from confctl.sim.server import CREDENTIALS
+        from confctl.core.sim.server import CREDENTIALS
 
         creds = CREDENTIALS["gateway"]
         self.http = httpx.Client(base_url=f"{sim.url}/gateway", timeout=10,
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON summary line")
     args = parser.parse_args(argv)
 
-    from confctl.sim.server import RunningSim, SimConfig
+    from confctl.core.sim.server import RunningSim, SimConfig
 
     # Cooldowns scaled down so the untimed unmute setup can be followed at once by the timed mute.
     config = SimConfig(cooldown_scale=0.01, deferred_delay=0.01)

@@ -76,8 +76,8 @@ with httpx.Client(base_url=base, timeout=httpx.Timeout(10, read=60)) as client:
 def pexip_ready() -> str | None:
     """None when the Pexip provider can follow events; otherwise why not."""
     try:
-        from confctl.provider import Provider
-        from confctl.providers import PROVIDERS
+        from confctl.core.provider import Provider
+        from confctl.core.registry import PROVIDERS
 
         provider = PROVIDERS["pexip"].load()
     except Exception as exc:  # noqa: BLE001 - being written concurrently; any failure means "not yet"

@@ -22,7 +22,7 @@ from confctl.cli import main
 with contextlib.redirect_stdout(io.StringIO()) as out:
     code = main(["--help"])
 mods = sorted(m for m in sys.modules
-              if m.split(".")[0] in {HEAVY!r} and "." not in m or m.startswith("confctl.providers."))
+              if m.split(".")[0] in {HEAVY!r} and "." not in m or m.startswith("confctl.vendors."))
 print(json.dumps({{"code": code, "help_chars": len(out.getvalue()), "modules": mods}}))
 """
 

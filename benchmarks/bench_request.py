@@ -21,8 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON summary line")
     args = parser.parse_args(argv)
 
-    from confctl.sim.gateway import EXAMPLE_ROOM
-    from confctl.sim.server import CREDENTIALS, RunningSim, SimConfig
+    from confctl.vendors.gateway.sim.app import EXAMPLE_ROOM
+    from confctl.core.sim.server import CREDENTIALS, RunningSim, SimConfig
 
     with RunningSim(SimConfig()) as sim:
         env = clean_env(sim.env())

@@ -11,14 +11,14 @@ from typing import Annotated, Optional
 import typer
 
 from confctl import __version__
-from confctl.providers import PROVIDERS
-from confctl.state import reset, state
+from confctl.core.registry import PROVIDERS
+from confctl.core.state import reset, state
 
 # Top-level groups that are not providers: name -> (help, module exposing `app`).
 GROUPS = {
-    "profile": ("Manage profiles and their secrets.", "confctl.profiles"),
-    "events": ("Follow live events from one or more profiles.", "confctl.events.command"),
-    "sim": ("Run the built-in simulators of all four APIs on loopback.", "confctl.sim.command"),
+    "profile": ("Manage profiles and their secrets.", "confctl.core.profiles"),
+    "events": ("Follow live events from one or more profiles.", "confctl.core.events.command"),
+    "sim": ("Run the built-in simulators of all four APIs on loopback.", "confctl.core.sim.command"),
 }
 
 # Global options that may also be written after the command (kubectl-style); moved to the front before
@@ -111,7 +111,7 @@ def _root_callback(
     if ctx.invoked_subcommand is None:
         print(ctx.get_help())
         raise typer.Exit(0)
-    from confctl.errors import UsageError
+    from confctl.core.errors import UsageError
 
     if color not in ("auto", "always", "never"):
         raise UsageError(f"--color: must be auto, always or never (got {color!r})")
@@ -131,7 +131,7 @@ def _root_callback(
     # Exit 2 must mean nothing was sent: the output format and the JMESPath expression are checked here,
     # before any command runs, not when the result is printed. Help is always shown.
     if not _asks_for_help(ctx):
-        from confctl import output as out
+        from confctl.core import output as out
 
         out.fmt()
         out.compile_query()
@@ -158,7 +158,7 @@ def _generated(installed: str, checkout: str):
     for candidate in (Path(sys.prefix) / "share" / installed, Path(__file__).resolve().parent.parent / checkout):
         if candidate.is_file():
             return candidate
-    from confctl.errors import ConfctlError
+    from confctl.core.errors import ConfctlError
 
     raise ConfctlError(f"{installed.rsplit('/', 1)[-1]} is not installed with this copy of confctl",
                        hint="reinstall with `pip install .`, or run from a checkout")
@@ -209,7 +209,7 @@ def build_app(load: str | set[str] | None = None) -> typer.Typer:
     wanted = set(PROVIDERS) | set(GROUPS) if load == "*" else ({load} if isinstance(load, str) else (load or set()))
     for name, info in PROVIDERS.items():
         if name in wanted:
-            from confctl.builder import provider_app
+            from confctl.core.builder import provider_app
 
             app.add_typer(provider_app(info.load()), name=name, help=info.help)
         else:
@@ -265,8 +265,8 @@ def broken_pipe() -> int:
 
 
 def handle(exc: BaseException) -> int:
-    from confctl import output
-    from confctl.errors import ConfctlError, exit_code_for
+    from confctl.core import output
+    from confctl.core.errors import ConfctlError, exit_code_for
 
     # click turns EPIPE into SystemExit(1); either way the pipe was cut.
     if isinstance(exc, BrokenPipeError) or isinstance(exc.__context__, BrokenPipeError):

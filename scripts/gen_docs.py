@@ -76,7 +76,7 @@ EXIT_CODES = (
 
 # DESIGN §3: the values of global options whose parameter is a plain string.
 def _global_choices() -> dict[str, tuple[str, ...]]:
-    from confctl.output import FORMATS
+    from confctl.core.output import FORMATS
 
     return {"--output": FORMATS, "--color": ("auto", "always", "never")}
 
@@ -237,8 +237,8 @@ def _convert_params(command, choices: dict[str, tuple[str, ...]]) -> tuple[list[
 
 def _endpoint_index(providers: list[str]) -> tuple[dict, dict]:
     """(command path -> Endpoint record, command path -> {flag: choices}) from the endpoint tables."""
-    from confctl.builder import example_argv
-    from confctl.providers import PROVIDERS
+    from confctl.core.builder import example_argv
+    from confctl.core.registry import PROVIDERS
 
     index: dict[tuple[str, ...], Endpoint] = {}
     choices: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {}
@@ -267,7 +267,7 @@ def loadable_groups() -> tuple[set[str], dict[str, str]]:
     import typer.main
 
     from confctl.cli import GROUPS, build_app
-    from confctl.providers import PROVIDERS
+    from confctl.core.registry import PROVIDERS
 
     ok: set[str] = set()
     skipped: dict[str, str] = {}
@@ -289,7 +289,7 @@ def build_tree() -> tuple[Node, dict[str, str]]:
     import typer.main
 
     from confctl.cli import build_app
-    from confctl.providers import PROVIDERS
+    from confctl.core.registry import PROVIDERS
 
     ok, skipped = loadable_groups()
     command = typer.main.get_command(build_app(ok))
@@ -821,7 +821,7 @@ def _command_section(node: Node) -> list[str]:
 
 
 def gen_root_man(root: Node, version: str) -> str:
-    from confctl.providers import PROVIDERS
+    from confctl.core.registry import PROVIDERS
 
     out = _th(PROG, version)
     out += [".SH NAME", f"{PROG} \\- " + roff(_first_line(root.help).split("\u2014", 1)[-1].strip().rstrip("."))]

@@ -30,7 +30,7 @@ def load_inventory(provider: str) -> list[dict]:
 @pytest.fixture(scope="session")
 def sim():
     """All simulators on one loopback port, with short clocks so tests stay fast."""
-    from confctl.sim.server import RunningSim, SimConfig
+    from confctl.core.sim.server import RunningSim, SimConfig
 
     config = SimConfig(cooldown_scale=0.05, deferred_delay=0.05, playback_seconds=60, pexip_token_ttl=30, poll_wait=1.0,
                        auvious_token_ttl=60)

@@ -17,7 +17,7 @@ from conftest import CLI
 @pytest.fixture(scope="module")
 def px(request):
     """A running simulator configured by the requesting module's `PEXIP_SIM`."""
-    from confctl.sim.server import RunningSim, SimConfig
+    from confctl.core.sim.server import RunningSim, SimConfig
 
     with RunningSim(SimConfig(**request.module.PEXIP_SIM)) as running:
         yield running

@@ -177,7 +177,7 @@ def test_one_cursor_file_one_follower(cli, sim, room, tmp_path):
 
 def test_reconnects_after_the_server_comes_back(cli, tmp_path):
     """The simulator goes away and comes back on the same port: a `reconnected` record, then new events."""
-    from confctl.sim.server import RunningSim, SimConfig
+    from confctl.core.sim.server import RunningSim, SimConfig
 
     config = SimConfig(poll_wait=0.5, auvious_token_ttl=60)
     first = RunningSim(config).start()

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from confctl.errors import ValidationError
-from confctl.providers.auvious import oauth, rules
+from confctl.core.errors import ValidationError
+from confctl.vendors.auvious import oauth, rules
 
 
 @pytest.mark.parametrize("path", ["$", "$.a", "$.a.b", "$..a", "$.*", "$['a b']", "$[\"x\"].y", "$.a[0]",

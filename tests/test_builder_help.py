@@ -9,11 +9,11 @@ import re
 
 import pytest
 
-from confctl import builder
+from confctl.core import builder
 from confctl.cli import main
-from confctl.errors import Aborted, exit_code_for
-from confctl.providers import PROVIDERS
-from confctl.state import State
+from confctl.core.errors import Aborted, exit_code_for
+from confctl.core.registry import PROVIDERS
+from confctl.core.state import State
 
 EX_ROOM = "acW68-room-550e8400-e29b-41d4-a716-446655440000"
 

@@ -11,8 +11,8 @@ import time
 
 from test_gateway_e2e import calls, errors, new_room
 
-from confctl import output
-from confctl.providers import PROVIDERS
+from confctl.core import output
+from confctl.core.registry import PROVIDERS
 
 NOTE = re.compile(r"^session \S+: (already muted|already unmuted|already left|muting|unmuting|leaving|joining)\b")
 
@@ -87,8 +87,8 @@ def test_only_the_already_answer_is_success():
     """409 "still joining" stays a conflict (exit 5); 409 "already muted" becomes AlreadyDone."""
     import pytest
 
-    from confctl.errors import AlreadyDone, ConflictError
-    from confctl.provider import Call
+    from confctl.core.errors import AlreadyDone, ConflictError
+    from confctl.core.provider import Call
 
     gateway = PROVIDERS["gateway"].load()
     ep = next(e for e in gateway.endpoints if e.id == "gateway.session.mute")

@@ -12,12 +12,12 @@ import subprocess
 import pytest
 from test_gateway_e2e import calls, new_room
 
-from confctl import builder
+from confctl.core import builder
 from confctl.cli import main
-from confctl.http import DryRun
-from confctl.provider import Call, Provider
-from confctl.providers import PROVIDERS
-from confctl.spec import PATH, Endpoint, Param
+from confctl.core.http import DryRun
+from confctl.core.provider import Call, Provider
+from confctl.core.registry import PROVIDERS
+from confctl.core.spec import PATH, Endpoint, Param
 
 
 def test_batch_dry_run_prints_one_curl_line_per_item(cli, sim):
@@ -36,7 +36,7 @@ def test_batch_dry_run_prints_one_curl_line_per_item(cli, sim):
 
 
 def test_setup_lines_come_once_before_the_batch(home, monkeypatch, capsys):
-    from confctl.providers.gateway import GatewaySession
+    from confctl.vendors.gateway import GatewaySession
 
     monkeypatch.setenv("CONFCTL_GATEWAY_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("CONFCTL_GATEWAY_APP_ID", "app")
@@ -62,7 +62,7 @@ class _FakeSession:
         pass
 
     def request(self, method, path, lookup=False, **kw):
-        from confctl.state import state
+        from confctl.core.state import state
 
         if state.dry_run and not lookup:
             raise DryRun(f"curl -X {method} http://example.test{path}")
@@ -95,7 +95,7 @@ class _FakeProvider(Provider):
 
 def test_resolvers_run_under_dry_run(home, monkeypatch, capsys):
     """The printed request carries the resolved id, not the name; the look-up itself was sent."""
-    from confctl.state import reset, state
+    from confctl.core.state import reset, state
 
     reset()
     state.dry_run = True
@@ -142,7 +142,7 @@ def test_printed_gateway_line_runs_with_real_curl(cli, sim, tmp_path):
 
 def test_keyring_profile_names_the_variable():
     """The note for a keyring profile says which variable to export and how (never the secret)."""
-    from confctl.config import Profile
+    from confctl.core.config import Profile
 
     profile = Profile("lab-kr", PROVIDERS["gateway"], {}, secret_store="keyring", from_file=True)
     hint = builder._export_hint(profile, "api_key", "CONFCTL_GATEWAY_API_KEY")

@@ -122,7 +122,7 @@ def test_a_default_naming_a_missing_profile(home, capsys):
 
 
 def test_provider_extras_are_valid_profile_keys(home, capsys):
-    from confctl import config
+    from confctl.core import config
 
     home.mkdir(mode=0o700)
     (home / "config.toml").write_text('[profiles.px]\nprovider = "pexip"\nurl = "http://127.0.0.1:9"\n'

@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from confctl import redact
+from confctl.core import redact
 from confctl.cli import hoist, main, selected_group
-from confctl.errors import (ApiError, AuthError, ConflictError, NotFoundError, PartialFailure, RateLimitedError,
+from confctl.core.errors import (ApiError, AuthError, ConflictError, NotFoundError, PartialFailure, RateLimitedError,
                             ServerError, StreamEnded, UsageError, ValidationError, error_for_status, exit_code_for)
 
 GW = "https://gw.example.com"
@@ -69,7 +69,7 @@ def test_redaction_of_headers_query_and_bodies():
 
 
 def test_validation_messages_name_field_and_rule():
-    from confctl.validate import int_range, parse_json
+    from confctl.core.validate import int_range, parse_json
 
     with pytest.raises(ValidationError) as err:
         int_range(-50, 7)("--level", 8)
@@ -156,7 +156,7 @@ def test_profiles_file_modes_and_env_precedence(home, monkeypatch, capsys):
     for name in ("config.toml", "secrets.toml"):
         assert stat.S_IMODE(os.stat(home / name).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(home).st_mode) == 0o700
-    from confctl import config
+    from confctl.core import config
 
     profile = config.resolve("gateway", None)
     assert (profile.name, profile.get("app_id"), profile.secret("api_key")) == ("p1", "a1", "file-secret")
@@ -173,7 +173,7 @@ def test_profiles_file_modes_and_env_precedence(home, monkeypatch, capsys):
 
 
 def test_keyring_probe_times_out(monkeypatch):
-    from confctl import secrets
+    from confctl.core import secrets
 
     with pytest.raises(TimeoutError):
         secrets._with_timeout(time.sleep, 5, timeout=0.2)
@@ -190,7 +190,7 @@ def _imported_after(argv: list[str], modules: tuple[str, ...]) -> list[str]:
 
 
 def test_help_imports_neither_httpx_nor_keyring():
-    assert _imported_after(["--help"], ("httpx", "keyring", "confctl.providers.gateway", "confctl.http")) == []
+    assert _imported_after(["--help"], ("httpx", "keyring", "confctl.vendors.gateway", "confctl.core.http")) == []
     assert _imported_after(["gateway", "--help"], ("httpx", "keyring")) == []
 
 
@@ -226,7 +226,7 @@ def test_secret_goes_to_the_keyring_when_one_works(home, monkeypatch, capsys):
     import keyring
     from keyring.backend import KeyringBackend
 
-    from confctl import config, secrets
+    from confctl.core import config, secrets
 
     backend = type("Mem", (MemoryKeyring, KeyringBackend), {})()
     monkeypatch.setattr(keyring, "get_keyring", lambda: backend)

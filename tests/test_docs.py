@@ -23,7 +23,7 @@ def variables_in_code() -> set[str]:
         if "sim" in path.relative_to(ROOT / "confctl").parts:
             continue  # the simulators' own knobs are test fixtures, not user settings
         found |= set(VAR.findall(path.read_text(encoding="utf-8")))
-    from confctl.providers import PROVIDERS
+    from confctl.core.registry import PROVIDERS
 
     found |= {info.env_var(f.name) for info in PROVIDERS.values() for f in info.fields}
     return found - PRINTED_ONLY

@@ -9,8 +9,8 @@ import types
 import httpx
 import pytest
 
-from confctl.errors import ValidationError
-from confctl.events.command import assign_conferences
+from confctl.core.errors import ValidationError
+from confctl.core.events.command import assign_conferences
 
 from test_mind_helpers import Lines, control, listeners, wait_for
 

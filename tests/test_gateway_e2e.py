@@ -136,7 +136,7 @@ def test_rate_limit_retried_then_exhausted(cli, sim):
 
 def test_documented_cooldown_answers_429(sim):
     """Two plays into one room inside the (unscaled) 2 s conf_play window: the second gets 429 + Retry-After."""
-    from confctl.sim.server import RunningSim, SimConfig
+    from confctl.core.sim.server import RunningSim, SimConfig
 
     with RunningSim(SimConfig(cooldown_scale=1.0)) as real:
         headers = {"X-App-ID": "demo-app", "X-API-Key": KEY}

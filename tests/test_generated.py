@@ -32,7 +32,7 @@ def rendered():
 
 @pytest.fixture(scope="module")
 def gateway_commands():
-    from confctl.providers import PROVIDERS
+    from confctl.core.registry import PROVIDERS
 
     provider = PROVIDERS["gateway"].load()
     return [("gateway", *ep.command_path) for ep in provider.endpoints]
@@ -153,7 +153,7 @@ def test_root_man_page_sections():
 
 
 def test_gateway_man_page_lists_every_endpoint_command():
-    from confctl.providers import PROVIDERS
+    from confctl.core.registry import PROVIDERS
 
     text = (ROOT / "man" / "confctl-gateway.1").read_text()
     for ep in PROVIDERS["gateway"].load().endpoints:

@@ -12,9 +12,9 @@ import time
 import httpx
 import pytest
 
-from confctl import http, redact
-from confctl.errors import ConfigError, RateLimitedError, ServerError, UsageError, exit_code_for
-from confctl.state import reset, state
+from confctl.core import http, redact
+from confctl.core.errors import ConfigError, RateLimitedError, ServerError, UsageError, exit_code_for
+from confctl.core.state import reset, state
 
 
 class FakeClock:

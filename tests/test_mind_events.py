@@ -86,7 +86,7 @@ def test_events_follow_stops_at_the_conference_limit(cli):
     """A separate simulator whose conferences last 6 s: the socket closes with 4000 by itself."""
     import httpx
 
-    from confctl.sim.server import RunningSim, SimConfig
+    from confctl.core.sim.server import RunningSim, SimConfig
 
     with RunningSim(SimConfig(mind_conference_limit=6.0)) as short:
         env = {**short.env(), "CONFCTL_GATEWAY_URL": "", "CONFCTL_PEXIP_URL": "", "CONFCTL_AUVIOUS_URL": ""}
@@ -124,7 +124,7 @@ def test_a_deleted_conference_ends_the_stream(cli, sim):
 
 
 def test_a_server_that_does_not_come_back_exits_9(cli):
-    from confctl.sim.server import RunningSim, SimConfig
+    from confctl.core.sim.server import RunningSim, SimConfig
 
     short = RunningSim(SimConfig()).start()
     env = short.env()

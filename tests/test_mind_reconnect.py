@@ -14,8 +14,8 @@ import pytest
 from websockets.exceptions import ConnectionClosedError
 from websockets.frames import Close
 
-from confctl.errors import ServerError, StreamEnded, exit_code_for
-from confctl.providers.mind.events import ConferenceFollower
+from confctl.core.errors import ServerError, StreamEnded, exit_code_for
+from confctl.vendors.mind.events import ConferenceFollower
 
 CONF = "conf-1"
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from confctl import output
-from confctl.state import reset, state
+from confctl.core import output
+from confctl.core.state import reset, state
 
 PAGE = {"conferences": [{"room_id": "r1", "name": "one"}], "next_cursor": "c 2"}
 

@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from confctl import output
-from confctl.errors import ConfctlError
-from confctl.state import reset, state
+from confctl.core import output
+from confctl.core.errors import ConfctlError
+from confctl.core.state import reset, state
 
 ROOMS = {"conferences": [
     {"room_id": "acW68-room-550e8400-e29b-41d4-a716-446655440000", "name": "standup", "members": 3,

@@ -13,12 +13,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from confctl import builder
+from confctl.core import builder
 from confctl.cli import main
-from confctl.errors import ValidationError
-from confctl.providers import PROVIDERS
-from confctl.spec import PATH
-from confctl.validate import path_segment, raw_path
+from confctl.core.errors import ValidationError
+from confctl.core.registry import PROVIDERS
+from confctl.core.spec import PATH
+from confctl.core.validate import path_segment, raw_path
 
 HOSTILE = [".", "..", "", "a/b", "%2e%2e", "%2E.", "%252e%252e", "a%2Fb", "?", "#", "a?b", "x#y", "a\\b",
            "a\r\nb", "a\nb", "a\x00b", "a\x7fb"]
@@ -188,7 +188,7 @@ def test_api_path_that_is_fine_is_sent(env, capsys):
 
 def test_values_produced_by_a_resolver_are_checked(env, capsys, monkeypatch):
     """A resolver that returned a traversal (a hostile name lookup answer) must not reach the path."""
-    from confctl.providers.pexip import names
+    from confctl.vendors.pexip import names
 
     monkeypatch.setattr(names, "resolve", lambda call, value: "..")  # Pexip.resolvers reads it on each use
     code = main(["pexip", "participant", "mute", "Bob"])

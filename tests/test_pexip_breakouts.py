@@ -116,7 +116,7 @@ def test_ask_for_help_inside_a_breakout_room(pcli, px):
 
 
 def test_layouts_are_listed_once_and_every_group_has_help(pcli):
-    from confctl.providers.pexip.rules import LAYOUTS
+    from confctl.vendors.pexip.rules import LAYOUTS
 
     text = pcli("pexip", "conference", "set-layout", "--help", env={"COLUMNS": "200"}, check=0).stdout
     assert text.count("one_main_twelve_around") == 1 and all(layout in text for layout in LAYOUTS)

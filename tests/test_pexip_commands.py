@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from pexip_support import pcli, px, sim_state  # noqa: F401 (pcli, px: fixtures)
-from confctl.providers import PROVIDERS
+from confctl.core.registry import PROVIDERS
 
 BREAKOUT = "00000000-0000-0000-0000-000000000001"
 
@@ -24,8 +24,8 @@ def roster(px, conference="meet.demo", room="main") -> dict:
 
 
 def scoped_endpoints():
-    from confctl.builder import example_argv
-    from confctl.providers.pexip.endpoints import BREAKOUT_SCOPED
+    from confctl.core.builder import example_argv
+    from confctl.vendors.pexip.endpoints import BREAKOUT_SCOPED
 
     provider = PROVIDERS["pexip"].load()
     return [pytest.param(ep, example_argv(provider, ep), id=ep.id) for ep in provider.endpoints

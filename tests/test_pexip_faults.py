@@ -78,7 +78,7 @@ def test_a_refresh_token_event_refreshes_at_once(pcli, px):
 @pytest.fixture
 def doomed_sim():
     """A simulator of our own, to stop under a running follower."""
-    from confctl.sim.server import RunningSim, SimConfig
+    from confctl.core.sim.server import RunningSim, SimConfig
 
     running = RunningSim(SimConfig(pexip_token_ttl=30, vendors=("pexip",))).start()
     yield running

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from confctl.errors import AuthError, exit_code_for
+from confctl.core.errors import AuthError, exit_code_for
 
 
 class FakeResponse:
@@ -82,7 +82,7 @@ class FakeSession:
 
 @pytest.fixture
 def lease_for(home):
-    from confctl.providers.pexip.token import Lease
+    from confctl.vendors.pexip.token import Lease
 
     def make(refresh_answers):
         session = FakeSession(refresh_answers)
@@ -140,7 +140,7 @@ def test_a_refresh_token_event_refreshes_at_once(lease_for):
 
 
 def test_keepalive_refresh_and_release_are_bounded(lease_for):
-    from confctl.providers.pexip.token import REFRESH_DEADLINE, RELEASE_DEADLINE
+    from confctl.vendors.pexip.token import REFRESH_DEADLINE, RELEASE_DEADLINE
 
     session, lease, now = lease_for([])
     now[0] += 10
@@ -152,8 +152,8 @@ def test_keepalive_refresh_and_release_are_bounded(lease_for):
 
 
 def test_pexip_session_deadline_bounds_timeout_and_retries(home, monkeypatch):
-    from confctl import config
-    from confctl.providers.pexip import PexipSession
+    from confctl.core import config
+    from confctl.vendors.pexip import PexipSession
 
     monkeypatch.setenv("CONFCTL_PEXIP_URL", "https://node.example.com")
     monkeypatch.setenv("CONFCTL_PEXIP_CONFERENCE", "meet.demo")
@@ -168,7 +168,7 @@ def test_pexip_session_deadline_bounds_timeout_and_retries(home, monkeypatch):
 
 
 def test_a_user_token_from_the_environment_is_used_never_managed(home, monkeypatch):
-    from confctl.providers.pexip.token import Lease
+    from confctl.vendors.pexip.token import Lease
 
     monkeypatch.setenv("CONFCTL_PEXIP_TOKEN", "user-token")
     session = FakeSession([])

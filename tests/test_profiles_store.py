@@ -80,7 +80,7 @@ def two_providers(home, monkeypatch):
 
 
 def test_confctl_profile_applies_only_to_its_own_provider(two_providers, monkeypatch):
-    from confctl import config
+    from confctl.core import config
 
     monkeypatch.setenv("CONFCTL_PROFILE", "lab-pexip")
     assert config.resolve("pexip", None).name == "lab-pexip"
@@ -119,7 +119,7 @@ def test_a_bad_value_from_the_environment_names_the_variable(two_providers, monk
 
 
 def test_an_explicit_profile_overridden_by_the_environment_is_warned_about(two_providers, monkeypatch, capsys):
-    from confctl import config
+    from confctl.core import config
 
     monkeypatch.setenv("CONFCTL_GATEWAY_APP_ID", "env-app")
     profile = config.resolve("gateway", "lab-gw")
@@ -139,8 +139,8 @@ def test_missing_secret_hint_for_an_existing_profile_says_edit(two_providers, ca
 @pytest.fixture
 def tty(monkeypatch):
     """A terminal: `state.interactive` is true and each prompt takes the next scripted answer."""
-    from confctl import profiles, secrets
-    from confctl.state import State
+    from confctl.core import profiles, secrets
+    from confctl.core.state import State
 
     answers: list[str] = []
     asked: list[str] = []
@@ -208,7 +208,7 @@ def test_adding_an_existing_profile_points_to_edit(two_providers, capsys):
 
 # -- modes -----------------------------------------------------------------------------------------------------
 def test_every_folder_confctl_creates_is_private(tmp_path, monkeypatch):
-    from confctl import config
+    from confctl.core import config
 
     monkeypatch.setenv("CONFCTL_CONFIG_DIR", str(tmp_path / "a" / "b" / "cfg"))
     old = os.umask(0o022)
@@ -241,7 +241,7 @@ def test_a_secrets_file_others_can_read_is_refused_with_its_mode(home, monkeypat
 
 
 def test_secrets_with_a_stray_line_ending_are_cleaned_and_named(home, monkeypatch, capsys):
-    from confctl import config
+    from confctl.core import config
 
     monkeypatch.setattr(sys, "stdin", io.StringIO("file-key\r\n"))  # a key file saved on Windows
     assert main(["--no-input", "profile", "add", "g", "--provider", "gateway", "--url", GW, "--app-id", "A",

@@ -13,8 +13,8 @@ from urllib.parse import quote, quote_plus
 import httpx
 import pytest
 
-from confctl import http, redact
-from confctl.state import reset, state
+from confctl.core import http, redact
+from confctl.core.state import reset, state
 
 KEY = "gw-K3y/with+odd=chars"
 CLIENT_ID = "svc-client"
@@ -197,8 +197,8 @@ def test_curl_line_with_no_mapping_masks_and_stays_parseable():
 
 def test_error_printing_scrubs_every_secret_the_process_learnt(capsys):
     """An error built outside the HTTP layer (a provider's own message) still prints no known secret."""
-    from confctl import output
-    from confctl.errors import AuthError
+    from confctl.core import output
+    from confctl.core.errors import AuthError
 
     session(lambda r: httpx.Response(200)).add_secret("pin-5678")
     output.error(AuthError("PIN pin-5678 refused", hint="retry pin-5678", detail={"echo": ["pin-5678"]}), 3)

@@ -12,9 +12,9 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from confctl import redact
+from confctl.core import redact
 from confctl.cli import main
-from confctl.sim.server import CREDENTIALS
+from confctl.core.sim.server import CREDENTIALS
 
 SECRET_KEYS = {"api_key", "pin", "token", "participant_token", "client_secret"}
 

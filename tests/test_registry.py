@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from conftest import CLI, load_inventory
-from confctl.providers import PROVIDERS
+from confctl.core.registry import PROVIDERS
 
 
 def implemented():
@@ -124,7 +124,7 @@ def catch_all():
 @pytest.fixture
 def catch_cli(home, catch_all):
     """Every provider pointed at the catch-all server (same credentials as for the simulator)."""
-    from confctl.sim.server import env_vars
+    from confctl.core.sim.server import env_vars
 
     env = dict(os.environ)
     env.update(env_vars(catch_all))

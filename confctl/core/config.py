@@ -1,0 +1,492 @@
+"""Profiles in <user config dir>/confctl/config.toml (DESIGN §4), overlaid by CONFCTL_<PROVIDER>_<FIELD>.
+
+File layout:
+    [defaults]            provider -> default profile name
+    [profiles.NAME]       provider, fields, protected, secret_store, ca_bundle
+
+Precedence for every value (DESIGN §3, as aws and gh): a command-line flag, then the environment
+(CONFCTL_<PROVIDER>_<FIELD>), then the profile, then the built-in default. `Profile.source` says which one won.
+
+Every read-modify-write of config.toml (and of secrets.toml) runs under one inter-process lock (`update()`),
+so concurrent `confctl profile add|edit|remove|use` never lose each other's changes.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+import tomllib
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from confctl.core.errors import AuthError, ConfigError
+from confctl.core.registry import PROVIDERS, ProviderInfo
+
+SECRET_STORES = ("keyring", "file", "env")
+PROFILE_KEYS = ("provider", "protected", "secret_store", "ca_bundle")
+# Provider extras a profile may hold beside its fields (README "Environment variables"; no secret among them).
+EXTRA_KEYS = {"pexip": ("conference_extension", "chosen_idp", "call_tag", "resume_timeout"),
+              "mind": ("resume_timeout",)}
+LOCK_TIMEOUT = 30.0  # a stuck process (it holds the lock for a keyring call at most) must not block forever
+
+PRECEDENCE = ("Precedence for every profile value: a command-line flag, then the environment "
+              "(CONFCTL_<PROVIDER>_<FIELD>), then the profile, then the built-in default. CONFCTL_PROFILE selects "
+              "the profile of its own provider only; the other providers keep their default profiles.")
+
+
+def config_dir() -> Path:
+    override = os.environ.get("CONFCTL_CONFIG_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("confctl", appauthor=False))
+
+
+def _not_a_folder(path: Path) -> ConfigError:
+    env = os.environ.get("CONFCTL_CONFIG_DIR")
+    via = " (CONFCTL_CONFIG_DIR)" if env and Path(env) == path else ""
+    return ConfigError(f"{path}: not a folder{via}", hint="point CONFCTL_CONFIG_DIR at a folder, or move the file away")
+
+
+def ensure_dir(path: Path) -> Path:
+    """Create `path` and every missing parent with mode 0700 (umask or not): a folder confctl creates holds
+    profiles, secrets or tokens, and nobody else needs to list it."""
+    missing = []
+    probe = path
+    while not probe.exists():
+        if probe.is_symlink():  # a dangling link: let mkdir report it
+            break
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise _not_a_folder(probe)
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:  # another process made it meanwhile
+            if not folder.is_dir():
+                raise _not_a_folder(folder) from None
+            continue
+        except NotADirectoryError:
+            raise _not_a_folder(folder.parent) from None
+        except OSError as exc:  # no permission, a dangling link, a read-only file system
+            raise ConfigError(f"{folder}: cannot create the folder: {exc.strerror or exc}") from None
+        os.chmod(folder, 0o700)
+    return path
+
+
+def cache_dir() -> Path:
+    """Token caches live beside the config: the folder (and its missing parents) is created 0700, files 0600."""
+    return ensure_dir(config_dir() / "cache")
+
+
+def config_path() -> Path:
+    return config_dir() / "config.toml"
+
+
+# -- reading and checking ---------------------------------------------------------------------------------
+def _kind(value) -> str:
+    for cls, name in ((bool, "a boolean"), (int, "an integer"), (float, "a float"), (str, "a string"),
+                      (list, "an array"), (dict, "a table")):
+        if isinstance(value, cls):
+            return name
+    return f"a {type(value).__name__}"
+
+
+def key_path(*parts: str) -> str:
+    """A TOML dotted key, quoting the parts that need it (profile names may contain dots)."""
+    bare = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    return ".".join(p if p and set(p) <= bare else '"' + p.replace('"', '\\"') + '"' for p in parts)
+
+
+def bad(path: Path, key: str, problem: str) -> ConfigError:
+    return ConfigError(f"{path}: {key}: {problem}", hint=f"fix it in {path} (confctl left the file untouched)")
+
+
+def read_toml(path: Path) -> dict | None:
+    """A TOML file's data (None when it does not exist); every way it can be unreadable is a ConfigError
+    naming the file."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a file") from None
+    except NotADirectoryError:
+        raise _not_a_folder(path.parent) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start})",
+                          hint=f"fix or remove {path} (confctl left the file untouched)") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}",
+                          hint=f"fix or remove {path} (confctl left the file untouched)") from None
+
+
+def check(data: dict, path: Path) -> dict:
+    """Validate the whole of config.toml against its schema; the first problem is a ConfigError naming the
+    file and the key."""
+    for key in data:
+        if key not in ("defaults", "profiles"):
+            raise bad(path, key_path(key), "unknown key (the file has [defaults] and [profiles.NAME] tables)")
+    defaults = data.setdefault("defaults", {})
+    profiles = data.setdefault("profiles", {})
+    if not isinstance(defaults, dict):
+        raise bad(path, "defaults", f"must be a table of provider = profile name (got {_kind(defaults)})")
+    if not isinstance(profiles, dict):
+        raise bad(path, "profiles", f"must be a table of [profiles.NAME] tables (got {_kind(profiles)})")
+    for provider, name in defaults.items():
+        if provider not in PROVIDERS:
+            raise bad(path, key_path("defaults", provider), f"not a provider (one of {', '.join(PROVIDERS)})")
+        if not isinstance(name, str):
+            raise bad(path, key_path("defaults", provider), f"must be a profile name (got {_kind(name)})")
+    for name, entry in profiles.items():
+        check_entry(name, entry, path)
+    return data
+
+
+def check_entry(name: str, entry, path: Path) -> None:
+    here = key_path("profiles", name)
+    if not isinstance(entry, dict):
+        raise bad(path, here, f"must be a table (got {_kind(entry)})")
+    provider = entry.get("provider")
+    if provider is None:
+        raise bad(path, here, f"missing key provider (one of {', '.join(PROVIDERS)})")
+    if not isinstance(provider, str):
+        raise bad(path, key_path("profiles", name, "provider"), f"must be a string (got {_kind(provider)})")
+    if provider not in PROVIDERS:
+        raise bad(path, key_path("profiles", name, "provider"),
+                  f"unknown provider {provider!r} (one of {', '.join(PROVIDERS)})")
+    info = PROVIDERS[provider]
+    plain = [f.name for f in info.fields if not f.secret] + list(EXTRA_KEYS.get(provider, ()))
+    for key, value in entry.items():
+        where = key_path("profiles", name, key)
+        if key == "resume_timeout":
+            try:
+                ok = not isinstance(value, bool) and float(value) > 0
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise bad(path, where, f"must be a positive number of seconds (got {value!r})")
+        elif key in plain or key in ("ca_bundle", "secret_store"):
+            if not isinstance(value, str):
+                raise bad(path, where, f"must be a string (got {_kind(value)})")
+            if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+                raise bad(path, where, "contains a control character (CR, LF, NUL ...)")
+        if key == "url" and not value.startswith(("http://", "https://")):
+            raise bad(path, where, f"must start with http:// or https:// (got {value!r})")
+        elif key == "secret_store" and value not in SECRET_STORES:
+            raise bad(path, where, f"must be one of {', '.join(SECRET_STORES)} (got {value!r})")
+        elif key == "protected" and not isinstance(value, bool):
+            raise bad(path, where, f"must be true or false (got {_kind(value)})")
+        elif info.secret_field is not None and key == info.secret_field.name:
+            raise ConfigError(f"{path}: {where}: a secret does not belong in config.toml",
+                              hint=f"remove it from {path}, then `confctl profile edit {name} --secret-stdin`")
+        elif key not in plain and key not in PROFILE_KEYS:
+            raise bad(path, where, f"unknown key for a {provider} profile (keys: "
+                                   f"{', '.join(plain + list(PROFILE_KEYS))})")
+
+
+def load() -> dict:
+    path = config_path()
+    data = read_toml(path)
+    if data is None:
+        if config_dir().exists() and not config_dir().is_dir():
+            raise _not_a_folder(config_dir())
+        return {"defaults": {}, "profiles": {}}
+    return check(data, path)
+
+
+# -- writing ----------------------------------------------------------------------------------------------
+def write_private(path: Path, data: bytes) -> None:
+    """Write atomically (temp file + rename) with mode 0600, creating the folder (and parents) 0700."""
+    ensure_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def save(data: dict) -> None:
+    import tomli_w
+
+    path = config_path()
+    try:
+        write_private(path, tomli_w.dumps(data).encode())
+    except OSError as exc:  # the old file is still whole: the new one is renamed over it only when complete
+        raise ConfigError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+_mutex = threading.RLock()
+_depth = 0
+
+
+def _try_lock(fd: int) -> bool:
+    if os.name == "nt":
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _unlock(fd: int) -> None:
+    if os.name == "nt":
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+@contextmanager
+def locked():
+    """Hold the configuration lock (a lock file beside config.toml) — shared by every confctl process, and
+    re-entrant within one, so a profile command and the secrets file it writes take it once."""
+    global _depth
+    with _mutex:
+        if _depth:
+            _depth += 1
+            try:
+                yield
+            finally:
+                _depth -= 1
+            return
+        lock_path = ensure_dir(config_dir()) / "config.lock"
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise ConfigError(f"{lock_path}: cannot open the lock file: {exc.strerror or exc}") from None
+        try:
+            deadline = time.monotonic() + LOCK_TIMEOUT
+            pause = 0.005
+            while not _try_lock(fd):
+                if time.monotonic() > deadline:
+                    raise ConfigError(f"{config_path()}: another confctl process has held the lock "
+                                      f"({lock_path}) for {LOCK_TIMEOUT:g} s", hint="try again when it is done")
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
+            _depth = 1
+            try:
+                yield
+            finally:
+                _depth = 0
+                _unlock(fd)
+        finally:
+            os.close(fd)
+
+
+@contextmanager
+def update():
+    """One locked read-modify-write cycle of config.toml: yields the freshly read data, saved when the block
+    ends without an exception."""
+    with locked():
+        data = load()
+        yield data
+        save(data)
+
+
+# -- resolved profiles ------------------------------------------------------------------------------------
+_warned: set[tuple[str, str]] = set()
+_cleaned: dict[tuple[str, str], str] = {}
+
+
+def _clean(label: str, value: str | None) -> str | None:
+    """A value bound for a header: one trailing line ending is dropped (warned about once), any other control
+    character is exit 2 naming `label` (the variable, or the profile and field) without echoing the value."""
+    if not value:
+        return value
+    key = (label, value)
+    if key not in _cleaned:
+        from confctl.core.redact import clean_secret
+
+        _cleaned[key] = clean_secret(label, value)
+    return _cleaned[key]
+
+
+@dataclass
+class Profile:
+    """A resolved profile: file values overlaid by the environment. Secrets are fetched on demand."""
+
+    name: str
+    provider: ProviderInfo
+    values: dict = field(default_factory=dict)
+    protected: bool = False
+    secret_store: str = "env"
+    ca_bundle: str | None = None
+    from_file: bool = False
+    chosen_by: str = "default"  # "--profile", "CONFCTL_PROFILE", "default" or "environment"
+
+    def _env(self, name: str) -> str | None:
+        var = self.provider.env_var(name)
+        return _clean(var, os.environ.get(var)) or None
+
+    def get(self, name: str, default=None):
+        env = self._env(name)
+        if env:
+            own = self.values.get(name)
+            if own not in (None, "", env) and self.chosen_by in ("--profile", "CONFCTL_PROFILE") and (self.name, name) not in _warned:
+                _warned.add((self.name, name))  # an explicit profile overridden by the environment: say so once
+                from confctl.core import output
+
+                output.warn(f"{self.provider.env_var(name)} overrides the {name} of profile {self.name!r}")
+            return env
+        value = self.values.get(name)
+        if value not in (None, ""):
+            return value
+        fdef = next((f for f in self.provider.fields if f.name == name), None)
+        if fdef and fdef.default is not None:
+            return fdef.default
+        return default
+
+    def source(self, name: str) -> str:
+        """Where the value of a field comes from: `environment (VAR)`, `profile NAME`, `default` or `not set`."""
+        if self._env(name):
+            return f"environment ({self.provider.env_var(name)})"
+        if self._is_secret(name):
+            return f"profile {self.name!r}" if self.from_file else "not set"
+        if self.values.get(name) not in (None, ""):
+            return f"profile {self.name!r}"
+        fdef = next((f for f in self.provider.fields if f.name == name), None)
+        return "default" if fdef and fdef.default is not None else "not set"
+
+    def origin(self, name: str) -> str:
+        """Words for an error or hint about a value: the variable when it came from the environment."""
+        label = name.replace("_", " ")
+        if self._env(name):
+            return self.provider.env_var(name)
+        if self.from_file and self.values.get(name) not in (None, ""):
+            return f"the {label} of profile {self.name!r}"
+        return f"the default {label}" if self.source(name) == "default" else f"the {label}"
+
+    def require(self, name: str) -> str:
+        secret = self._is_secret(name)
+        value = self.secret(name) if secret else self.get(name)
+        label = f"{self.provider.name} {name.replace('_', ' ')}"
+        var = self.provider.env_var(name)
+        if value in (None, ""):
+            if self.from_file:
+                where = f"profile {self.name!r}"
+                fix = (f"`confctl profile edit {self.name} --secret-stdin`" if secret
+                       else f"`confctl profile edit {self.name} --{name.replace('_', '-')} VALUE`")
+            else:
+                where = "the environment (no profile selected)"
+                fix = f"`confctl profile add NAME --provider {self.provider.name}`"
+            cls = AuthError if secret else ConfigError
+            raise cls(f"{label} is not set in {where}", hint=f"set {var}, or {fix}")
+        if name == "url" and not value.startswith(("http://", "https://")):
+            raise ConfigError(f"{self.origin('url')}: must start with http:// or https:// (got {value!r})")
+        return value
+
+    def _is_secret(self, name: str) -> bool:
+        return any(f.name == name and f.secret for f in self.provider.fields)
+
+    def secret(self, name: str) -> str | None:
+        """The secret from the environment, else from the profile's store. A store that cannot answer (a hung,
+        failing or locked keyring, an unsafe secrets file) raises: never treat it as "no secret"."""
+        env = self._env(name)
+        if env:
+            return env
+        if not self.from_file:
+            return None
+        from confctl.core import secrets
+
+        value = secrets.get(self.secret_store, self.name, name, env=self.provider.env_var(name))
+        return _clean(f"the {name} of profile {self.name!r}", value)
+
+    def secret_location(self, name: str) -> str:
+        var = self.provider.env_var(name)
+        if self._env(name):
+            return f"environment ({var})"
+        if not self.from_file:
+            return f"environment ({var} not set)"
+        from confctl.core import secrets
+
+        return secrets.describe(self.secret_store, self.name, name, env=var)
+
+
+def resolve(provider: str, name: str | None) -> Profile:
+    """The profile a `provider` command uses: --profile NAME; else CONFCTL_PROFILE when it names a profile of
+    this provider; else the provider's default profile; else an environment-only profile (every field from
+    CONFCTL_<PROVIDER>_<FIELD>)."""
+    info = PROVIDERS[provider]
+    data = load()
+    path = config_path()
+    chosen_by = "--profile"
+    if name is None:
+        wanted = os.environ.get("CONFCTL_PROFILE") or None
+        if wanted is not None:
+            entry = data["profiles"].get(wanted)
+            if entry is None:
+                raise ConfigError(f"CONFCTL_PROFILE: no profile named {wanted!r}",
+                                  hint="`confctl profile list` shows the profiles; unset CONFCTL_PROFILE to use the "
+                                       "default profiles")
+            if entry["provider"] == provider:  # another provider's profile: this one keeps its default
+                name, chosen_by = wanted, "CONFCTL_PROFILE"
+    if name is None:
+        name, chosen_by = data["defaults"].get(provider), "default"
+        if name is None:
+            return Profile("env", info, chosen_by="environment")
+        entry = data["profiles"].get(name)
+        if entry is None or entry["provider"] != provider:
+            what = "no profile" if entry is None else f"a {entry['provider']} profile"
+            raise ConfigError(f"{path}: {key_path('defaults', provider)}: names {what} {name!r}",
+                              hint=f"`confctl profile use NAME` makes another {provider} profile the default")
+        return from_entry(name, entry, chosen_by)
+    entry = data["profiles"].get(name)
+    if entry is None:
+        raise ConfigError(f"no profile named {name!r}", hint="`confctl profile list` shows the profiles")
+    if entry["provider"] != provider:
+        raise ConfigError(f"profile {name!r} is a {entry['provider']} profile; `confctl {provider}` needs a "
+                          f"{provider} profile", hint=f"`confctl profile list` shows the {provider} profiles")
+    return from_entry(name, entry, chosen_by)
+
+
+def from_entry(name: str, entry: dict, chosen_by: str = "--profile") -> Profile:
+    info = PROVIDERS[entry["provider"]]
+    keys = [f.name for f in info.fields if not f.secret] + list(EXTRA_KEYS.get(info.name, ()))
+    values = {k: entry[k] for k in keys if k in entry}
+    return Profile(
+        name,
+        info,
+        values,
+        protected=bool(entry.get("protected", False)),
+        secret_store=entry.get("secret_store", "keyring"),
+        ca_bundle=entry.get("ca_bundle"),
+        from_file=True,
+        chosen_by=chosen_by,
+    )

@@ -1,0 +1,56 @@
+"""Run one or more event sources and print their merged timeline.
+
+Each source is a provider's `follow(profile, options)` generator; it must check `options["stop"]` (a
+threading.Event) at least once a second and clean up in `finally` (e.g. release a token).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from confctl.core.errors import UsageError
+from confctl.core.events.merge import merge
+from confctl.core.events.printer import Printer
+
+
+def run(sources: list[tuple[str, object]], options: dict, printer: Printer, *, count: int | None = None,
+        timeout: float | None = None, until: str | None = None) -> int:
+    """sources: (label, factory(options) -> iterator). Returns the number of events printed."""
+    if count is not None and count < 1:
+        raise UsageError("--count must be at least 1")
+    stop = threading.Event()
+    options = {**options, "stop": stop}
+    printed = 0
+    # One source runs right here (no thread hop per event; Ctrl-C lands in it, so its cleanup runs); several
+    # are merged. Either way --timeout just sets `stop`, which every source checks at least once a second.
+    if len(sources) == 1:
+        stream = sources[0][1](options)
+    else:
+        stream = merge([(lambda f=factory: f(options)) for _, factory in sources], stop)
+    timer = threading.Timer(timeout, stop.set) if timeout else None
+    if timer:
+        timer.daemon = True
+        timer.start()
+    try:
+        for item in stream:
+            if stop.is_set():
+                break
+            # A source may attach "_ack": called once the event is printed or filtered out, so a resume
+            # cursor never moves past an event that was fetched but not delivered (e.g. cut off by --count).
+            ack = item.pop("_ack", None) if isinstance(item, dict) else None
+            sync = item.pop("_sync", False) if isinstance(item, dict) else False  # an opening roster: not counted
+            if printer.wanted(item):
+                printer.print(item)
+                printed += not sync
+            if ack:
+                ack()
+            if count is not None and printed >= count:
+                break
+            if until and item["type"] == until:
+                break
+    finally:
+        stop.set()
+        if timer:
+            timer.cancel()
+        stream.close()
+    return printed

@@ -1,0 +1,159 @@
+"""The simulator framework: one Starlette app mounting each vendor's simulator under /<vendor>, and a
+runner that serves it on loopback (in the foreground for `confctl sim serve`, or in a thread for tests)."""
+
+from __future__ import annotations
+
+import importlib
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+VENDORS = ("gateway", "pexip", "mind", "auvious")
+
+# Credentials the simulators accept. They are demo values, not secrets.
+CREDENTIALS = {
+    "gateway": {"app_id": "demo-app", "api_key": "demo-key"},
+    "pexip": {"conference": "meet.demo", "pin": "1234", "display_name": "confctl"},
+    "mind": {"app_id": "demo-app", "token": "demo-app-token", "conference": "demo-conference",
+             "participant_token": "demo-participant-token"},  # John Doe's, in the doc's example conference
+    "auvious": {"client_id": "demo-client", "client_secret": "demo-secret"},
+}
+
+
+@dataclass
+class SimConfig:
+    """Knobs shared by the vendor simulators. Tests shorten the clocks."""
+
+    gateway_webhook: str | None = None
+    cooldown_scale: float = 1.0       # multiplies the gateway's documented cooldowns
+    deferred_delay: float = 0.3       # seconds before deferred webhooks / async confirmations
+    playback_seconds: float = 3.0     # how long a gateway play lasts before conference.play.finished
+    pexip_token_ttl: int = 120        # seconds a Pexip token lives
+    mind_conference_limit: float = 0  # seconds until a Mind conference ends (close 4000); 0 = never
+    auvious_token_ttl: int = 300      # seconds an Auvious access token lives
+    poll_wait: float = 3.0            # seconds an Auvious long-poll blocks when nothing is new
+    vendors: tuple = VENDORS          # which simulators to mount
+    extra: dict = field(default_factory=dict)
+
+
+def optional_module(name: str):
+    """Import a vendor module that may not exist (a simulator or its controls); None when it does not."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise  # the module exists but something it imports is missing: a real error
+        return None
+
+
+def build_app(config: SimConfig):
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Mount, Route
+
+    async def index(request):
+        return JSONResponse({"simulators": [v for v in mounted], "credentials": CREDENTIALS})
+
+    routes = [Route("/", index)]
+    mounted = []
+    for vendor in config.vendors:
+        module = optional_module(f"confctl.vendors.{vendor}.sim.app")
+        if module is None:
+            continue
+        routes.append(Mount(f"/{vendor}", app=module.create_app(config)))
+        mounted.append(vendor)
+    app = Starlette(routes=routes)
+    app.state.vendors = mounted
+    app.state.requests = []  # (method, path) of every HTTP request, for tests that check what was sent
+    return RequestLog(app)
+
+
+class RequestLog:
+    """ASGI wrapper recording (method, path) of each request, so tests can assert exactly what was sent."""
+
+    def __init__(self, app):
+        self.app = app
+        self.state = app.state
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] in ("http", "websocket"):
+            self.state.requests.append((scope.get("method", "WS"), scope["path"]))
+        await self.app(scope, receive, send)
+
+
+def env_vars(base_url: str, vendors=VENDORS) -> dict[str, str]:
+    """Environment variables that point every provider at a simulator running at base_url."""
+    env: dict[str, str] = {}
+    for vendor in vendors:
+        prefix = f"CONFCTL_{vendor.upper()}_"
+        env[prefix + "URL"] = f"{base_url}/{vendor}"
+        for key, value in CREDENTIALS[vendor].items():
+            env[prefix + key.upper()] = value
+    return env
+
+
+def bind_error(host: str, port: int, exc: OSError):
+    """A local mistake (busy port, address not ours, privileged port) is a usage error, exit 2."""
+    import errno
+
+    from confctl.core.errors import UsageError
+
+    reason = {errno.EADDRINUSE: "address in use", errno.EADDRNOTAVAIL: "address not available on this host",
+              errno.EACCES: "permission denied"}.get(exc.errno, exc.strerror or str(exc))
+    return UsageError(f"cannot listen on {host}:{port}: {reason}",
+                      hint="choose another --port, or --port 0 for a free one")
+
+
+class RunningSim:
+    """Serve the simulators on 127.0.0.1 in a background thread: `with RunningSim() as sim: sim.url`."""
+
+    def __init__(self, config: SimConfig | None = None, host: str = "127.0.0.1", port: int = 0):
+        self.config = config or SimConfig()
+        self.host = host
+        self.port = port
+        self.server = None
+        self.thread = None
+
+    def start(self) -> "RunningSim":
+        import uvicorn
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+            sock.listen(128)  # now, so that a port another process listens on fails here, not in a thread
+        except OSError as exc:
+            sock.close()
+            raise bind_error(self.host, self.port, exc) from None
+        self.port = sock.getsockname()[1]
+        self.app = build_app(self.config)
+        cfg = uvicorn.Config(self.app, log_level="warning", lifespan="off", ws="websockets-sansio",
+                             timeout_graceful_shutdown=1)
+        self.server = uvicorn.Server(cfg)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("simulator did not start")
+            time.sleep(0.01)
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        return env_vars(self.url, self.app.state.vendors)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+            self.thread.join(timeout=5)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

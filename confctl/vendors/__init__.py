@@ -1,0 +1,1 @@
+"""One package per vendor: its endpoint table, session and auth, workflows, event source and simulator."""

@@ -1,0 +1,296 @@
+"""Auvious events by long poll: `GET /rtc-api/conferences/{id}/events?v=N`, looping from the last seen
+conferenceVersion, deduplicated by event id, resumable across runs with --cursor-file.
+
+Whether `v=N` includes version N is not documented, so the poller works with either reading: it asks for
+the last version it has seen, drops what it already has (by version, then event id), and once the server
+shows it includes N (it returns version-N events, or repeats only known ones) asks for N+1 from then on.
+
+The cursor file is only advanced when the printer has delivered (or filtered out) an event — see the `_ack`
+callback the runner calls — so `--count`/`--timeout` never lose events between two cron runs.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from pathlib import Path
+
+from confctl.core.errors import ApiError, AuthError, RateLimitedError, ServerError, StreamEnded, UsageError
+from confctl.core.events import envelope
+
+ENDED_TYPES = frozenset({"ConferenceEndedEvent"})
+FAST_EMPTY = 0.2     # a poll answered faster than this with nothing new did not block: pause before the next
+IDLE_PAUSE = 1.0
+
+
+def _int(value) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _version(event: dict) -> int:
+    """Creation events carry a null conferenceVersion: they come first, as version 0."""
+    return _int(event.get("conferenceVersion"))
+
+
+class CursorFile:
+    """{"conferences": {ID: {"version": N, "seen": [event ids at N], "ended": bool}}}, written atomically
+    (0600) after each delivered event, locked against a second follower using the same file."""
+
+    def __init__(self, path: str):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self.data: dict = {"conferences": {}}
+
+    def open(self) -> "CursorFile":
+        self._acquire()
+        try:
+            text = self.path.read_text()
+        except FileNotFoundError:
+            return self
+        except OSError as exc:
+            raise UsageError(f"--cursor-file: cannot read {self.path}: {exc.strerror}") from None
+        try:
+            data = json.loads(text) if text.strip() else {"conferences": {}}
+            if not isinstance(data, dict) or not isinstance(data.get("conferences"), dict):
+                raise ValueError("no conferences map")
+            for conf, entry in data["conferences"].items():
+                if not isinstance(entry.get("version"), int) or not isinstance(entry.get("seen", []), list):
+                    raise ValueError(f"bad entry for {conf}")
+        except (ValueError, AttributeError) as exc:
+            raise StreamEnded(f"cannot resume: cursor file {self.path} is not a confctl cursor ({exc})",
+                              hint="move it away to start over from the beginning") from None
+        self.data = data
+        return self
+
+    def _acquire(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - no advisory locks: concurrent followers are the user's problem
+            return
+        import os
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(str(self.path) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._fd)
+            self._fd = None
+            raise UsageError(f"--cursor-file: {self.path} is in use by another `events follow`",
+                             hint="two followers sharing one cursor would each print half the events") from None
+
+    def close(self) -> None:
+        if self._fd is not None:
+            import os
+
+            os.close(self._fd)
+            self._fd = None
+
+    def conferences(self) -> list[str]:
+        return list(self.data["conferences"])
+
+    def entry(self, conference: str) -> dict | None:
+        return self.data["conferences"].get(conference)
+
+    def commit(self, conference: str, version: int, event_id: str | None, ended: bool = False) -> None:
+        from confctl.core import config
+
+        with self._lock:
+            entry = self.data["conferences"].setdefault(conference, {"version": 0, "seen": []})
+            if version > entry["version"]:
+                entry["version"], entry["seen"] = version, []
+            if version == entry["version"] and event_id and event_id not in entry["seen"]:
+                entry["seen"].append(event_id)
+            if ended:
+                entry["ended"] = True
+            entry["updated"] = envelope.now_iso()
+            config.write_private(self.path, (json.dumps(self.data, indent=1) + "\n").encode())
+
+
+class Poller(threading.Thread):
+    """One conference: long-poll in a loop, put new events on the shared queue, reconnect with backoff."""
+
+    def __init__(self, provider, profile, conference: str, start: dict | None, out: queue.Queue,
+                 halt: threading.Event):
+        super().__init__(daemon=True, name=f"auvious-poll-{conference}")
+        self.provider, self.profile, self.conference = provider, profile, conference
+        self.start_entry = start  # None: from now; else {"version", "seen"} to resume from
+        self.out, self.halt = out, halt
+        self.last = 0
+        self.seen: set[str] = set()
+        self.all_seen_at_last = False  # "from now": everything at `last` happened before we started
+        self.inclusive: bool | None = None
+
+    def run(self) -> None:
+        from confctl.core.state import state
+
+        # max_wait=0: no retry loop inside the session — reconnecting is this thread's job
+        session = self.provider.session(self.profile, max_wait=0.0, timeout=max(state.timeout, 5.0))
+        try:
+            self._run(session, budget=state.max_wait)
+        except BaseException as exc:  # forwarded to the follower, which re-raises it in the runner
+            self.out.put(("error", self.conference, exc))
+        finally:
+            session.close()
+            self.out.put(("done", self.conference, None))
+
+    def _get(self, session, path: str, **kw):
+        return session.json(session.request("GET", path, **kw))
+
+    def _run(self, session, budget: float) -> None:
+        conf_path = f"/rtc-api/conferences/{self._quoted()}"
+        if self.start_entry is None:  # from now: start at the conference's current version
+            current = self._call(lambda: self._get(session, conf_path), budget)
+            if current is None:
+                return
+            self.last, self.all_seen_at_last = _int(current.get("version") if isinstance(current, dict) else 0), True
+        else:
+            self.last, self.seen = self.start_entry["version"], set(self.start_entry.get("seen") or [])
+            try:  # a cursor ahead of the conference cannot be resumed; an ended one still has events to read
+                current = self._get(session, conf_path)
+            except (ApiError, ServerError):  # gone or unreachable: the polls below decide what happens
+                current = None
+            if isinstance(current, dict) and isinstance(current.get("version"), int) \
+                    and self.last > current["version"]:
+                raise StreamEnded(f"cannot resume conference {self.conference}: the cursor is at version "
+                                  f"{self.last} but the conference is at {current['version']} (was it recreated?)",
+                                  hint="move the cursor file away to start over")
+        while not self.halt.is_set():
+            asked = self.last + 1 if self.inclusive else self.last
+            began = time.monotonic()
+            events = self._call(lambda: self._get(session, f"{conf_path}/events", params={"v": asked}), budget)
+            if events is None:
+                return
+            if not isinstance(events, list):
+                raise StreamEnded(f"conference {self.conference}: the events endpoint answered "
+                                  f"{type(events).__name__}, not a list")
+            fresh = self._fresh(events, asked)
+            ended = False
+            for event in fresh:
+                self.out.put(("event", self.conference, event))
+                ended = ended or event.get("type") in ENDED_TYPES
+            if ended:
+                return  # nothing can follow the end of a conference
+            if not fresh and time.monotonic() - began < FAST_EMPTY:
+                self.halt.wait(IDLE_PAUSE)  # the server did not block: do not spin
+
+    def _quoted(self) -> str:
+        from urllib.parse import quote
+
+        return quote(self.conference, safe="")
+
+    def _fresh(self, events: list, asked: int) -> list[dict]:
+        ordered = sorted((e for e in events if isinstance(e, dict)), key=_version)  # stable: server order kept
+        fresh = []
+        for event in ordered:
+            ver, eid = _version(event), event.get("id")
+            if ver < self.last or (ver == self.last and (self.all_seen_at_last or eid in self.seen)):
+                continue
+            if ver > self.last:
+                self.last, self.seen, self.all_seen_at_last = ver, set(), False
+            if eid:
+                self.seen.add(eid)
+            fresh.append(event)
+        if self.inclusive is None and (
+                any(isinstance(e.get("conferenceVersion"), int) and e["conferenceVersion"] == asked for e in ordered)
+                or (ordered and not fresh)):
+            self.inclusive = True
+        return fresh
+
+    def _call(self, fn, budget: float):
+        """Run one request; on connection loss retry with backoff until `budget` seconds of downtime, then
+        give up with StreamEnded. Returns None when halted."""
+        from confctl.core.http import backoff
+
+        down_since, attempt = None, 0
+        while not self.halt.is_set():
+            try:
+                result = fn()
+            except (ServerError, RateLimitedError) as exc:
+                attempt += 1
+                down_since = down_since or time.monotonic()
+                if time.monotonic() - down_since + backoff(attempt) > max(budget, 1.0):
+                    raise StreamEnded(f"lost the event stream of conference {self.conference}: {exc.message}",
+                                      hint="raise --max-wait to keep reconnecting longer; with --cursor-file the "
+                                           "next run resumes where this one stopped") from None
+                self.halt.wait(backoff(attempt))
+                continue
+            except AuthError:
+                raise
+            except ApiError as exc:  # 400/404: the conference is gone or the version is refused
+                raise StreamEnded(f"cannot follow conference {self.conference}: {exc.message}",
+                                  status=exc.status) from None
+            if down_since is not None:
+                self.out.put(("reconnected", self.conference,
+                              {"after_seconds": round(time.monotonic() - down_since, 1),
+                               "resumed_from_version": self.last, "attempts": attempt}))
+            return result
+        return None
+
+
+def follow(provider, profile, options):
+    """Event source for `events follow` / `auvious events` (see confctl.core.events.runner)."""
+    stop: threading.Event = options["stop"]
+    cursor = CursorFile(options["cursor_file"]).open() if options.get("cursor_file") else None
+    halt = threading.Event()
+    try:
+        conferences = list(dict.fromkeys(options.get("conference") or []))
+        if not conferences and cursor is not None:
+            conferences = cursor.conferences()
+        if not conferences and profile.get("conference"):
+            conferences = [profile.get("conference")]
+        if not conferences:
+            raise UsageError("auvious events: name the conference(s) with --conference ID (repeatable)",
+                             hint="`confctl auvious conference active` lists the active ones")
+        out: queue.Queue = queue.Queue()
+        pollers = []
+        for conf in conferences:
+            start = None
+            if cursor is not None:
+                entry = cursor.entry(conf)
+                if entry and entry.get("ended"):
+                    raise StreamEnded(f"conference {conf} has ended; the cursor file has every event of it",
+                                      hint="remove it from the cursor file or follow another conference")
+                start = entry or {"version": 0, "seen": []}  # a new cursor starts at the beginning
+            pollers.append(Poller(provider, profile, conf, start, out, halt))
+        for poller in pollers:
+            poller.start()
+        running = len(pollers)
+        while running and not stop.is_set():
+            try:
+                kind, conf, item = out.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if kind == "done":
+                running -= 1
+            elif kind == "error":
+                raise item
+            elif kind == "reconnected":
+                yield envelope.reconnected("auvious", profile.name, conf, **item)
+            else:
+                yield _envelope(profile.name, conf, item, cursor)
+    finally:
+        halt.set()
+        if cursor is not None:
+            cursor.close()
+
+
+# Keys the envelope already shows; the payload keeps them, after the event's own fields, so the one-line
+# summary of `events follow` shows what happened (who, which stream, which key) rather than ids.
+_ENVELOPE_KEYS = ("type", "id", "timestamp", "conferenceId", "organizationId", "conferenceVersion")
+
+
+def _envelope(profile_name: str, conference: str, event: dict, cursor: CursorFile | None) -> dict:
+    payload = {k: v for k, v in event.items() if k not in _ENVELOPE_KEYS}
+    payload.update((k, event[k]) for k in _ENVELOPE_KEYS if k in event)
+    record = envelope.make("auvious", profile_name, event.get("type") or "unknown", payload,
+                           conference=event.get("conferenceId") or conference, id=event.get("id"),
+                           time=event.get("timestamp"))
+    if cursor is not None:
+        version, eid, ended = _version(event), event.get("id"), event.get("type") in ENDED_TYPES
+        record["_ack"] = lambda: cursor.commit(conference, version, eid, ended)
+    return record
+

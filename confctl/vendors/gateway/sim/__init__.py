@@ -1,0 +1,2 @@
+"""The gateway simulator: `app.create_app` is mounted by `confctl sim serve`; `controls` holds the
+`confctl sim gateway` helpers."""
