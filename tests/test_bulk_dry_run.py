@@ -36,7 +36,7 @@ def test_batch_dry_run_prints_one_curl_line_per_item(cli, sim):
 
 
 def test_setup_lines_come_once_before_the_batch(home, monkeypatch, capsys):
-    from confctl.vendors.gateway import GatewaySession
+    from confctl.vendors.gateway.provider import GatewaySession
 
     monkeypatch.setenv("CONFCTL_GATEWAY_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("CONFCTL_GATEWAY_APP_ID", "app")

@@ -153,7 +153,7 @@ def test_keepalive_refresh_and_release_are_bounded(lease_for):
 
 def test_pexip_session_deadline_bounds_timeout_and_retries(home, monkeypatch):
     from confctl.core import config
-    from confctl.vendors.pexip import PexipSession
+    from confctl.vendors.pexip.provider import PexipSession
 
     monkeypatch.setenv("CONFCTL_PEXIP_URL", "https://node.example.com")
     monkeypatch.setenv("CONFCTL_PEXIP_CONFERENCE", "meet.demo")

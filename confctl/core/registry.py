@@ -40,7 +40,7 @@ PROVIDERS: dict[str, ProviderInfo] = {
     "gateway": ProviderInfo(
         "gateway",
         "Telephony conference gateway: rooms, playback, session join/leave/mute, webhooks.",
-        "confctl.vendors.gateway",
+        "confctl.vendors.gateway.provider",
         (
             Field("url", "gateway base URL, e.g. https://gateway.example.com"),
             Field("app_id", "application id (X-App-ID)"),
@@ -50,7 +50,7 @@ PROVIDERS: dict[str, ProviderInfo] = {
     "pexip": ProviderInfo(
         "pexip",
         "Pexip Infinity client REST API v2: conferences, participants, breakouts, calls, live events.",
-        "confctl.vendors.pexip",
+        "confctl.vendors.pexip.provider",
         (
             Field("url", "Conferencing Node base URL, e.g. https://pexip.example.com"),
             Field("conference", "conference alias, e.g. meet.alice"),
@@ -62,7 +62,7 @@ PROVIDERS: dict[str, ProviderInfo] = {
     "mind": ProviderInfo(
         "mind",
         "Mind API: conferences, participants, recordings, streaming, SIP, WebSocket events.",
-        "confctl.vendors.mind",
+        "confctl.vendors.mind.provider",
         (
             Field("url", "API base URL", required=False, default="https://api.mind.com"),
             Field("app_id", "application id"),
@@ -73,7 +73,7 @@ PROVIDERS: dict[str, ProviderInfo] = {
     "auvious": ProviderInfo(
         "auvious",
         "Auvious RTC API: conferences, members, streams, metadata, long-poll events.",
-        "confctl.vendors.auvious",
+        "confctl.vendors.auvious.provider",
         (
             Field("url", "API base URL", required=False, default="https://auvious.video"),
             Field("client_id", "OAuth 2.0 client id"),

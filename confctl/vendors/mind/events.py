@@ -119,7 +119,7 @@ class ConferenceFollower:
                  clock=time.monotonic, wait=None, window: float | None = None):
         from confctl.core.state import state
 
-        from . import MindSession
+        from .provider import MindSession
 
         self.profile = profile
         self.conference = conference

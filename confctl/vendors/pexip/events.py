@@ -125,7 +125,7 @@ def open_stream(session, alias: str, *, retry: bool = True):
         if response.status_code < 400:
             return response
         response.read()
-        from . import _invalid_token
+        from .provider import _invalid_token
 
         if attempt == 1 and response.status_code in (401, 403) and _invalid_token(response):
             session.lease(alias).invalidate()
@@ -312,7 +312,7 @@ def _save_frame(session, alias: str, event_id: str | None, folder: Path) -> str 
 
 def follow(profile, options: dict):
     """Provider.follow: one conference, or several merged (each with its own token)."""
-    from . import PexipSession
+    from .provider import PexipSession
 
     aliases = list(options.get("conference") or []) or [profile.require("conference")]
     if len(aliases) == 1:

@@ -27,7 +27,7 @@ BURST_LIMIT = 10.0  # never read the opening burst longer than this
 
 
 def _unwrap(response, what):
-    from . import unwrap
+    from .provider import unwrap
 
     return unwrap(response.json(), what)
 
@@ -216,7 +216,7 @@ def resolve_one(call, value: str, *, search_breakouts: bool | None = None) -> st
     if value == "self":
         from confctl.core.state import state
 
-        from . import SELF_MARK
+        from .provider import SELF_MARK
 
         if state.dry_run:  # printed as $CONFCTL_PEXIP_SELF, filled by the setup lines with the token
             return SELF_MARK

@@ -90,7 +90,8 @@ def everyone(session, alias: str) -> tuple[list[dict], Watch]:
     or the breakout UUID) and `room_name`."""
     from confctl.core.errors import ConfctlError
 
-    from . import names, unwrap
+    from . import names
+    from .provider import unwrap
     from .token import conference_path
 
     main = unwrap(session.lookup("GET", conference_path(alias) + "/participants").json(), "participants") or []
@@ -129,7 +130,7 @@ def register(app: typer.Typer) -> None:
         from confctl.core import config, output
         from confctl.core.state import state
 
-        from . import PexipSession
+        from .provider import PexipSession
         from .events import follow_conference
 
         profile = config.resolve("pexip", state.profile)

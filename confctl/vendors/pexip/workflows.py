@@ -144,7 +144,7 @@ def attestation(call):
 
 # -- dial-out -----------------------------------------------------------------------------------------
 def _participants(call, uuids: list[str]) -> list[dict]:
-    from . import unwrap
+    from .provider import unwrap
 
     base = call.path[: call.path.rindex("/dial")]
     people = unwrap(call.session.request("GET", base + "/participants").json(), "participants") or []
