@@ -4,7 +4,6 @@ trying the 401 re-fetch, state, reset)."""
 from __future__ import annotations
 
 import json
-import os
 from typing import Annotated, Optional
 
 import typer
@@ -16,20 +15,9 @@ UrlOpt = Annotated[Optional[str], typer.Option(
 
 
 def _call(url: str | None, method: str, path: str, body: dict | None = None) -> dict:
-    import httpx
+    from confctl.core.sim.client import SimClient
 
-    from confctl.core.errors import ServerError, UsageError
-
-    base = url or os.environ.get("CONFCTL_AUVIOUS_URL")
-    if not base:
-        raise UsageError("no simulator URL: pass --url or set CONFCTL_AUVIOUS_URL (from `confctl sim serve`)")
-    try:
-        response = httpx.request(method, base.rstrip("/") + path, json=body, timeout=10)
-    except httpx.HTTPError as exc:
-        raise ServerError(f"cannot reach the simulator at {base}: {exc}") from None
-    if response.status_code >= 400:
-        raise UsageError(f"simulator: {response.status_code} {response.text.strip()}")
-    return response.json() if response.content else {}
+    return SimClient("auvious", url).call(method, path, body)
 
 
 @app.command("activity")
@@ -40,31 +28,33 @@ def activity(
     url: UrlOpt = None,
 ):
     """Someone joins CONFERENCE, publishes a microphone, raises a hand and leaves (events for a demo)."""
+    from confctl.core.validate import path_segment
+
     body = {"delay": delay} | ({"user": user} if user else {})
-    result = _call(url, "POST", f"/_sim/conferences/{conference}/activity", body)
+    result = _call(url, "POST", f"conferences/{path_segment('CONFERENCE', conference)}/activity", body)
     print(result["endpoint"])
 
 
 @app.command("revoke-tokens")
 def revoke_tokens(url: UrlOpt = None):
     """Invalidate every issued access token (the next request gets 401, then confctl fetches a new one)."""
-    print(json.dumps(_call(url, "POST", "/_sim/tokens/revoke")))
+    print(json.dumps(_call(url, "POST", "tokens/revoke")))
 
 
 @app.command("expire-tokens")
 def expire_tokens(url: UrlOpt = None):
     """Mark every issued access token as expired."""
-    print(json.dumps(_call(url, "POST", "/_sim/tokens/expire")))
+    print(json.dumps(_call(url, "POST", "tokens/expire")))
 
 
 @app.command("state")
 def show_state(url: UrlOpt = None):
     """Conferences (version, members, events) and token counters."""
-    print(json.dumps(_call(url, "GET", "/_sim/state"), indent=2))
+    print(json.dumps(_call(url, "GET", "state"), indent=2))
 
 
 @app.command("reset")
 def reset(url: UrlOpt = None):
     """Forget everything and re-seed the example conferences (demo-room, demo-room-old)."""
-    _call(url, "POST", "/_sim/reset")
+    _call(url, "POST", "reset")
     print("reset")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Optional
 
 import typer
@@ -14,16 +13,9 @@ UrlOpt = Annotated[Optional[str], typer.Option(
 
 
 def _post(url: str | None, path: str, body: dict) -> dict:
-    import httpx
+    from confctl.core.sim.client import SimClient
 
-    from confctl.core.errors import UsageError
-
-    base = url or os.environ.get("CONFCTL_GATEWAY_URL")
-    if not base:
-        raise UsageError("no simulator URL: pass --url or set CONFCTL_GATEWAY_URL (from `confctl sim serve`)")
-    response = httpx.post(base.rstrip("/") + path, json=body, timeout=10)
-    response.raise_for_status()
-    return response.json() if response.content else {}
+    return SimClient("gateway", url).post(path, body)
 
 
 @app.command("calls")
@@ -32,11 +24,11 @@ def calls(count: Annotated[int, typer.Option("--count", "-n", help="how many cal
                                                       show_default=False)] = None,
           url: UrlOpt = None):
     """Create call sessions (as if calls arrived) and print their uuids, one per line."""
-    for sid in _post(url, "/_sim/sessions", {"count": count, "room_id": room})["sessions"]:
+    for sid in _post(url, "sessions", {"count": count, "room_id": room})["sessions"]:
         print(sid)
 
 
 @app.command("webhook")
 def webhook(target: Annotated[str, typer.Argument(help="URL to POST webhooks to ('' to stop)")], url: UrlOpt = None):
     """Point the simulator's webhooks at TARGET (e.g. a `confctl events follow` receiver)."""
-    print(_post(url, "/_sim/webhook", {"url": target})["url"] or "webhooks off")
+    print(_post(url, "webhook", {"url": target})["url"] or "webhooks off")

@@ -19,24 +19,18 @@ ConfOpt = Annotated[Optional[str], typer.Option("--conference", "-c", show_defau
 
 def _post(url: str | None, conference: str | None, action: str, body: dict | None = None) -> None:
     """POST /_sim/<conference>/<action> (or /_sim/<action> when conference is "") and print the answer."""
-    import httpx
+    from confctl.core.errors import ConfigError
+    from confctl.core.sim.client import SimClient
+    from confctl.core.validate import path_segment
 
-    from confctl.core.errors import ConfigError, ServerError, error_for_status
-
-    base = (url or os.environ.get("CONFCTL_MIND_URL") or "").rstrip("/")
     if conference is None:
         conference = os.environ.get("CONFCTL_MIND_CONFERENCE")
-    if not base or conference is None:
-        raise ConfigError("need the simulator URL and a conference", hint="set CONFCTL_MIND_URL and "
-                          "CONFCTL_MIND_CONFERENCE (printed by `confctl sim serve`), or pass --url / -c")
-    target = f"{base}/_sim/{conference}/{action}" if conference else f"{base}/_sim/{action}"
-    try:
-        response = httpx.post(target, json=body or {}, timeout=10)
-    except httpx.HTTPError as exc:
-        raise ServerError(f"cannot reach the Mind simulator at {base}: {exc}") from None
-    if response.status_code >= 400:
-        raise error_for_status(response.status_code, response.json().get("error", response.text))
-    print(json.dumps(response.json()), flush=True)
+    if conference is None:
+        raise ConfigError("need a conference", hint="set CONFCTL_MIND_CONFERENCE (printed by `confctl sim serve`) "
+                          "or pass -c")
+    client = SimClient("mind", url, where="set CONFCTL_MIND_URL (printed by `confctl sim serve`) or pass --url")
+    path = f"{path_segment('--conference', conference)}/{action}" if conference else action
+    print(json.dumps(client.post(path, body or {})), flush=True)
 
 
 @app.command("join")

@@ -34,34 +34,15 @@ def _profile():
 
 
 def _call(url: str | None, what: str, body: dict | None = None, method: str = "POST") -> dict:
-    import httpx
-
-    from confctl.core.errors import NotFoundError, UsageError
+    from confctl.core.sim.client import SimClient
 
     profile = None if url else _profile()
-    base = url or os.environ.get("CONFCTL_PEXIP_URL") or (profile.get("url") if profile else None)
-    if not base:
-        raise UsageError("no simulator URL: pass --url, set CONFCTL_PEXIP_URL, or point a Pexip profile at the "
-                         "simulator (`confctl sim serve` prints its URL)")
-    try:
-        response = httpx.request(method, base.rstrip("/") + "/_sim/" + what, json=body, timeout=10,
-                                 params={"conference": (body or {}).get("conference")} if method == "GET" else None)
-    except httpx.HTTPError as exc:
-        from confctl.core.errors import ServerError
-
-        raise ServerError(f"cannot reach the Pexip simulator at {base}: {exc}",
-                          hint="is `confctl sim serve` running there?") from None
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if response.status_code == 404:
-        if isinstance(data, dict) and "error" in data:
-            raise NotFoundError(data["error"])
-        raise UsageError(f"{base} is not a confctl Pexip simulator (it has no /_sim controls)",
-                         hint="give the simulator's URL with --url (`confctl sim serve` prints it)")
-    response.raise_for_status()
-    return data
+    client = SimClient("pexip", url, fallback=profile.get("url") if profile else None,
+                       where="pass --url, set CONFCTL_PEXIP_URL, or point a Pexip profile at the simulator "
+                             "(`confctl sim serve` prints its URL)")
+    if method == "GET":
+        return client.get(what, params={"conference": (body or {}).get("conference")})
+    return client.call(method, what, body)
 
 
 def _conf(conference: str | None) -> str:

@@ -1,0 +1,58 @@
+"""The four simulators have one shape: every refusal is a `SimError` answered by the one shared handler (in the
+vendor's documented body), and the `confctl sim <vendor>` helpers share one client and confctl's exit codes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from confctl.core.sim.server import CREDENTIALS
+
+# An unreachable simulator: nothing listens on the discard port of loopback.
+NOWHERE = "http://127.0.0.1:9"
+HELPERS = {
+    "gateway": ["calls"],
+    "pexip": ["state"],
+    "mind": ["join", "Zed", "-c", "demo-conference"],
+    "auvious": ["state"],
+}
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFCTL_")}
+    env["CONFCTL_CONFIG_DIR"] = os.devnull + ".missing"  # no profiles: nothing to fall back on
+    return subprocess.run([sys.executable, "-m", "confctl", *args], capture_output=True, text=True, env=env,
+                          timeout=60)
+
+
+@pytest.mark.parametrize("vendor", sorted(HELPERS))
+def test_an_unreachable_simulator_is_exit_7_for_every_vendor(vendor):
+    proc = run("sim", vendor, *HELPERS[vendor], "--url", NOWHERE)
+    assert proc.returncode == 7, proc.stderr
+    assert f"cannot reach the {vendor.capitalize()} simulator at {NOWHERE}" in proc.stderr
+
+
+@pytest.mark.parametrize("vendor", sorted(HELPERS))
+def test_a_url_that_is_not_the_simulator_is_exit_2(cli, sim, vendor):
+    proc = cli("sim", vendor, *HELPERS[vendor], "--url", f"{sim.url}/elsewhere")
+    assert proc.returncode == 2 and f"not a confctl {vendor.capitalize()} simulator" in proc.stderr
+
+
+def test_a_refusal_from_the_simulator_is_exit_1(cli):
+    proc = cli("sim", "mind", "leave", "nobody-at-all", "-c", CREDENTIALS["mind"]["conference"])
+    assert proc.returncode == 1
+    assert "the Mind simulator refused: 404" in proc.stderr and "nobody-at-all" in proc.stderr
+
+
+def test_bad_input_is_exit_2_before_anything_is_sent(sim, cli):
+    before = len(sim.app.state.requests)
+    assert cli("sim", "auvious", "activity", "..").returncode == 2
+    assert cli("sim", "mind", "end", "-c", "a/b").returncode == 2
+    assert len(sim.app.state.requests) == before
+
+
+def test_no_url_at_all_is_a_usage_error():
+    proc = run("sim", "gateway", "calls")
+    assert proc.returncode == 2 and "CONFCTL_GATEWAY_URL" in proc.stderr
