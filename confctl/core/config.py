@@ -14,14 +14,13 @@ so concurrent `confctl profile add|edit|remove|use` never lose each other's chan
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
-import time
 import tomllib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from confctl.core.cachefile import FileLock, _not_a_folder, ensure_dir, write_private  # noqa: F401 (re-exported)
 from confctl.core.errors import AuthError, ConfigError
 from confctl.core.registry import PROVIDERS, ProviderInfo
 
@@ -44,41 +43,6 @@ def config_dir() -> Path:
     from platformdirs import user_config_dir
 
     return Path(user_config_dir("confctl", appauthor=False))
-
-
-def _not_a_folder(path: Path) -> ConfigError:
-    env = os.environ.get("CONFCTL_CONFIG_DIR")
-    via = " (CONFCTL_CONFIG_DIR)" if env and Path(env) == path else ""
-    return ConfigError(f"{path}: not a folder{via}", hint="point CONFCTL_CONFIG_DIR at a folder, or move the file away")
-
-
-def ensure_dir(path: Path) -> Path:
-    """Create `path` and every missing parent with mode 0700 (umask or not): a folder confctl creates holds
-    profiles, secrets or tokens, and nobody else needs to list it."""
-    missing = []
-    probe = path
-    while not probe.exists():
-        if probe.is_symlink():  # a dangling link: let mkdir report it
-            break
-        missing.append(probe)
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise _not_a_folder(probe)
-    for folder in reversed(missing):
-        try:
-            os.mkdir(folder, 0o700)
-        except FileExistsError:  # another process made it meanwhile
-            if not folder.is_dir():
-                raise _not_a_folder(folder) from None
-            continue
-        except NotADirectoryError:
-            raise _not_a_folder(folder.parent) from None
-        except OSError as exc:  # no permission, a dangling link, a read-only file system
-            raise ConfigError(f"{folder}: cannot create the folder: {exc.strerror or exc}") from None
-        os.chmod(folder, 0o700)
-    return path
 
 
 def cache_dir() -> Path:
@@ -209,26 +173,6 @@ def load() -> dict:
 
 
 # -- writing ----------------------------------------------------------------------------------------------
-def write_private(path: Path, data: bytes) -> None:
-    """Write atomically (temp file + rename) with mode 0600, creating the folder (and parents) 0700."""
-    ensure_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def save(data: dict) -> None:
     import tomli_w
 
@@ -241,36 +185,6 @@ def save(data: dict) -> None:
 
 _mutex = threading.RLock()
 _depth = 0
-
-
-def _try_lock(fd: int) -> bool:
-    if os.name == "nt":
-        import msvcrt
-
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    import fcntl
-
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
-def _unlock(fd: int) -> None:
-    if os.name == "nt":
-        import msvcrt
-
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-    else:
-        import fcntl
-
-        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 @contextmanager
@@ -287,27 +201,20 @@ def locked():
                 _depth -= 1
             return
         lock_path = ensure_dir(config_dir()) / "config.lock"
+        lock = FileLock(lock_path)
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            got = lock.acquire(LOCK_TIMEOUT)
         except OSError as exc:
             raise ConfigError(f"{lock_path}: cannot open the lock file: {exc.strerror or exc}") from None
+        if not got:
+            raise ConfigError(f"{config_path()}: another confctl process has held the lock "
+                              f"({lock_path}) for {LOCK_TIMEOUT:g} s", hint="try again when it is done")
+        _depth = 1
         try:
-            deadline = time.monotonic() + LOCK_TIMEOUT
-            pause = 0.005
-            while not _try_lock(fd):
-                if time.monotonic() > deadline:
-                    raise ConfigError(f"{config_path()}: another confctl process has held the lock "
-                                      f"({lock_path}) for {LOCK_TIMEOUT:g} s", hint="try again when it is done")
-                time.sleep(pause)
-                pause = min(pause * 2, 0.1)
-            _depth = 1
-            try:
-                yield
-            finally:
-                _depth = 0
-                _unlock(fd)
+            yield
         finally:
-            os.close(fd)
+            _depth = 0
+            lock.release()
 
 
 @contextmanager

@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+from confctl.core.cachefile import FileLock, lock_path, write_private
 from confctl.core.errors import ApiError, AuthError, RateLimitedError, ServerError, StreamEnded, UsageError
 from confctl.core.events import envelope
 
@@ -41,7 +42,7 @@ class CursorFile:
     def __init__(self, path: str):
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._fd: int | None = None
+        self._file_lock = FileLock(lock_path(self.path))  # held from open() to close()
         self.data: dict = {"conferences": {}}
 
     def open(self) -> "CursorFile":
@@ -67,27 +68,15 @@ class CursorFile:
 
     def _acquire(self) -> None:
         try:
-            import fcntl
-        except ImportError:  # pragma: no cover - no advisory locks: concurrent followers are the user's problem
-            return
-        import os
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(str(self.path) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self._fd)
-            self._fd = None
+            got = self._file_lock.acquire(0)
+        except OSError as exc:
+            raise UsageError(f"--cursor-file: cannot lock {self.path}: {exc.strerror or exc}") from None
+        if not got:
             raise UsageError(f"--cursor-file: {self.path} is in use by another `events follow`",
-                             hint="two followers sharing one cursor would each print half the events") from None
+                             hint="two followers sharing one cursor would each print half the events")
 
     def close(self) -> None:
-        if self._fd is not None:
-            import os
-
-            os.close(self._fd)
-            self._fd = None
+        self._file_lock.release()
 
     def conferences(self) -> list[str]:
         return list(self.data["conferences"])
@@ -96,8 +85,6 @@ class CursorFile:
         return self.data["conferences"].get(conference)
 
     def commit(self, conference: str, version: int, event_id: str | None, ended: bool = False) -> None:
-        from confctl.core import config
-
         with self._lock:
             entry = self.data["conferences"].setdefault(conference, {"version": 0, "seen": []})
             if version > entry["version"]:
@@ -107,7 +94,7 @@ class CursorFile:
             if ended:
                 entry["ended"] = True
             entry["updated"] = envelope.now_iso()
-            config.write_private(self.path, (json.dumps(self.data, indent=1) + "\n").encode())
+            write_private(self.path, (json.dumps(self.data, indent=1) + "\n").encode())
 
 
 class Poller(threading.Thread):

@@ -11,14 +11,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote_plus
 
-from confctl.core.errors import AuthError
+from confctl.core.cachefile import FileLock, lock_path, write_private
+from confctl.core.errors import AuthError, ConfigError
 
 DEFAULT_TTL = 300.0     # when the server sends no expires_in and the token is not a readable JWT
 MAX_MARGIN = 60.0       # refresh this long before expiry at most ...
@@ -122,11 +122,9 @@ class TokenCache:
         return data
 
     def store(self, record: dict) -> None:
-        from confctl.core import config
-
         data = {**record, "token_url": self.token_url, "client_id": self.client_id}
         try:
-            config.write_private(self.path, json.dumps(data).encode())
+            write_private(self.path, json.dumps(data).encode())
         except OSError:
             pass  # a read-only home must not break commands: the token is simply not cached
 
@@ -138,31 +136,17 @@ class TokenCache:
 
     @contextmanager
     def locked(self):
-        """An exclusive advisory lock (POSIX flock) around fetch-and-store; best effort elsewhere."""
+        """The shared cache-file lock around fetch-and-store; after LOCK_WAIT (a stuck holder) or when the lock
+        file cannot be made, go on unlocked: atomic writes still keep the cache consistent."""
+        lock = FileLock(lock_path(self.path))
         try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows: atomic writes still keep the file consistent
-            yield
-            return
+            lock.acquire(LOCK_WAIT)
+        except (OSError, ConfigError):
+            pass
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(str(self.path) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError:
-            yield
-            return
-        try:
-            deadline = time.monotonic() + LOCK_WAIT
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        break  # a stuck holder must not block us forever
-                    time.sleep(0.05)
             yield
         finally:
-            os.close(fd)  # closing releases the lock
+            lock.release()
 
 
 class TokenManager:

@@ -1,7 +1,7 @@
 """The token lifecycle: request_token, refresh every expires/3 seconds, release — shared through a cache.
 
 A Pexip token *is* a participant in the meeting, so every command must end the participant it started. The
-cache (one 0600 JSON file per node + conference + PIN, guarded by an fcntl lock) lets concurrent commands share
+cache (one 0600 JSON file per node + conference + PIN, guarded by the shared cache-file lock) lets concurrent commands share
 one token: each process registers itself as a holder; the last holder out releases the token, unless it was kept
 on purpose (`confctl pexip token request`). A holder that died (kill -9) is pruned by the next command, which
 then reuses the still-valid token and releases it. Ctrl-C and errors release through `PexipSession.close()`.
@@ -18,7 +18,6 @@ requested, refreshed, cached or released by confctl.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -26,10 +25,10 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from pathlib import Path
 from urllib.parse import quote
 
 from confctl.core import config, output
+from confctl.core.cachefile import FileLock, write_private
 from confctl.core.errors import AuthError, ConfctlError, NotFoundError, UsageError
 
 CALL_TAG = "confctl"
@@ -50,21 +49,6 @@ def conference_path(alias: str) -> str:
 
     path_segment("--conference", alias)  # every Pexip request path starts here: no traversal, even from a profile
     return f"/api/client/v2/conferences/{quote(alias, safe='')}"
-
-
-@contextmanager
-def file_lock(path: Path):
-    """Exclusive advisory lock shared by every confctl process (and thread) using this cache entry."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
 
 
 def _started(pid: int) -> str:
@@ -132,7 +116,7 @@ class Lease:
     # -- cache file ------------------------------------------------------------------------------------
     @contextmanager
     def locked(self):
-        with self._mutex, file_lock(self.lock_path):
+        with self._mutex, FileLock(self.lock_path):
             yield
 
     def _load(self) -> dict | None:
@@ -147,7 +131,7 @@ class Lease:
         return data
 
     def _save(self, entry: dict) -> None:
-        config.write_private(self.path, json.dumps(entry).encode())
+        write_private(self.path, json.dumps(entry).encode())
 
     def _delete(self) -> None:
         try:
