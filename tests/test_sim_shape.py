@@ -56,3 +56,35 @@ def test_bad_input_is_exit_2_before_anything_is_sent(sim, cli):
 def test_no_url_at_all_is_a_usage_error():
     proc = run("sim", "gateway", "calls")
     assert proc.returncode == 2 and "CONFCTL_GATEWAY_URL" in proc.stderr
+
+
+# -- one error type, one handler -----------------------------------------------------------------------------
+def _app(vendor: str):
+    import importlib
+
+    from confctl.core.sim.server import SimConfig
+
+    return importlib.import_module(f"confctl.vendors.{vendor}.sim.app").create_app(SimConfig())
+
+
+def _handlers(app) -> dict:
+    return app.exception_handlers
+
+
+@pytest.mark.parametrize("vendor", ["gateway"])
+def test_each_simulator_answers_refusals_with_the_shared_handler_only(vendor):
+    from confctl.core.sim import kit
+
+    assert _handlers(_app(vendor)) == {kit.SimError: kit.render}
+
+
+def test_gateway_unknown_room_is_its_documented_body(sim):
+    import httpx
+
+    creds = CREDENTIALS["gateway"]
+    missing = "abcde-room-00000000-0000-4000-8000-000000000000"
+    response = httpx.get(f"{sim.url}/gateway/api/v1/conferences/{missing}",
+                         headers={"X-App-Id": creds["app_id"], "X-API-Key": creds["api_key"]})
+    assert response.status_code == 404 and response.json() == {"success": False, "error": "Conference not found"}
+    simulated = httpx.post(f"{sim.url}/gateway/_sim/status/503")
+    assert simulated.status_code == 503 and simulated.json()["error"] == "simulated status 503"
