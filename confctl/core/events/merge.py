@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from typing import Callable, Iterable, Iterator
 
 
 def merge(factories: Iterable[Callable[[], Iterator]], stop: threading.Event, *, poll: float = 0.5,
-          maxsize: int = 1000) -> Iterator:
-    """Yield items from every generator as they arrive until all have ended or `stop` is set. On exit `stop`
-    is set and the threads are joined, so sources can clean up (release tokens, close sockets)."""
+          maxsize: int = 1000, outer: threading.Event | None = None, linger: float | None = None) -> Iterator:
+    """Yield items from every generator as they arrive until all have ended or `stop` (or `outer`, which this
+    never sets: the runner's stop shared with other sources) is set. On exit `stop` is set and the threads are
+    joined, so sources can clean up (release tokens, close sockets) — for at most `linger` seconds when given
+    (a source blocked in a long poll finishes on its own, in its daemon thread)."""
     q: queue.Queue = queue.Queue(maxsize=maxsize)
 
     def put(message) -> bool:
@@ -39,7 +42,7 @@ def merge(factories: Iterable[Callable[[], Iterator]], stop: threading.Event, *,
         t.start()
     running = len(threads)
     try:
-        while running and not stop.is_set():
+        while running and not stop.is_set() and not (outer is not None and outer.is_set()):
             try:
                 kind, item = q.get(timeout=poll)
             except queue.Empty:
@@ -52,7 +55,10 @@ def merge(factories: Iterable[Callable[[], Iterator]], stop: threading.Event, *,
                 yield item
     finally:
         stop.set()
+        deadline = None if linger is None else time.monotonic() + linger
         while any(t.is_alive() for t in threads):  # drain so no source blocks on a full queue while exiting
+            if deadline is not None and time.monotonic() >= deadline:
+                break
             try:
                 q.get(timeout=0.05)
             except queue.Empty:

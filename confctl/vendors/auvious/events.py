@@ -12,14 +12,15 @@ callback the runner calls — so `--count`/`--timeout` never lose events between
 from __future__ import annotations
 
 import json
-import queue
 import threading
 import time
 from pathlib import Path
+from typing import Iterator
 
 from confctl.core.cachefile import FileLock, lock_path, write_private
 from confctl.core.errors import ApiError, AuthError, RateLimitedError, ServerError, StreamEnded, UsageError
 from confctl.core.events import envelope
+from confctl.core.events.merge import merge
 
 ENDED_TYPES = frozenset({"ConferenceEndedEvent"})
 FAST_EMPTY = 0.2     # a poll answered faster than this with nothing new did not block: pause before the next
@@ -97,40 +98,37 @@ class CursorFile:
             write_private(self.path, (json.dumps(self.data, indent=1) + "\n").encode())
 
 
-class Poller(threading.Thread):
-    """One conference: long-poll in a loop, put new events on the shared queue, reconnect with backoff."""
+class Poller:
+    """One conference: long-poll in a loop, yield new events (as envelopes), reconnect with backoff. Several
+    pollers are merged by core/events/merge.py."""
 
-    def __init__(self, provider, profile, conference: str, start: dict | None, out: queue.Queue,
-                 halt: threading.Event):
-        super().__init__(daemon=True, name=f"auvious-poll-{conference}")
+    def __init__(self, provider, profile, conference: str, start: dict | None, halt: threading.Event,
+                 cursor: CursorFile | None = None):
         self.provider, self.profile, self.conference = provider, profile, conference
         self.start_entry = start  # None: from now; else {"version", "seen"} to resume from
-        self.out, self.halt = out, halt
+        self.halt, self.cursor = halt, cursor
         self.last = 0
         self.seen: set[str] = set()
         self.all_seen_at_last = False  # "from now": everything at `last` happened before we started
         self.inclusive: bool | None = None
 
-    def run(self) -> None:
+    def events(self) -> Iterator[dict]:
         from confctl.core.state import state
 
-        # max_wait=0: no retry loop inside the session — reconnecting is this thread's job
+        # max_wait=0: no retry loop inside the session — reconnecting is this poller's job
         session = self.provider.session(self.profile, max_wait=0.0, timeout=max(state.timeout, 5.0))
         try:
-            self._run(session, budget=state.max_wait)
-        except BaseException as exc:  # forwarded to the follower, which re-raises it in the runner
-            self.out.put(("error", self.conference, exc))
+            yield from self._run(session, budget=state.max_wait)
         finally:
             session.close()
-            self.out.put(("done", self.conference, None))
 
     def _get(self, session, path: str, **kw):
         return session.json(session.request("GET", path, **kw))
 
-    def _run(self, session, budget: float) -> None:
+    def _run(self, session, budget: float) -> Iterator[dict]:
         conf_path = f"/rtc-api/conferences/{self._quoted()}"
         if self.start_entry is None:  # from now: start at the conference's current version
-            current = self._call(lambda: self._get(session, conf_path), budget)
+            current = yield from self._call(lambda: self._get(session, conf_path), budget)
             if current is None:
                 return
             self.last, self.all_seen_at_last = _int(current.get("version") if isinstance(current, dict) else 0), True
@@ -148,7 +146,8 @@ class Poller(threading.Thread):
         while not self.halt.is_set():
             asked = self.last + 1 if self.inclusive else self.last
             began = time.monotonic()
-            events = self._call(lambda: self._get(session, f"{conf_path}/events", params={"v": asked}), budget)
+            events = yield from self._call(lambda: self._get(session, f"{conf_path}/events", params={"v": asked}),
+                                           budget)
             if events is None:
                 return
             if not isinstance(events, list):
@@ -157,7 +156,7 @@ class Poller(threading.Thread):
             fresh = self._fresh(events, asked)
             ended = False
             for event in fresh:
-                self.out.put(("event", self.conference, event))
+                yield _envelope(self.profile.name, self.conference, event, self.cursor)
                 ended = ended or event.get("type") in ENDED_TYPES
             if ended:
                 return  # nothing can follow the end of a conference
@@ -189,7 +188,7 @@ class Poller(threading.Thread):
 
     def _call(self, fn, budget: float):
         """Run one request; on connection loss retry with backoff until `budget` seconds of downtime, then
-        give up with StreamEnded. Returns None when halted."""
+        give up with StreamEnded. Returns None when halted; yields a `reconnected` envelope after an outage."""
         from confctl.core.http import backoff
 
         down_since, attempt = None, 0
@@ -211,9 +210,9 @@ class Poller(threading.Thread):
                 raise StreamEnded(f"cannot follow conference {self.conference}: {exc.message}",
                                   status=exc.status) from None
             if down_since is not None:
-                self.out.put(("reconnected", self.conference,
-                              {"after_seconds": round(time.monotonic() - down_since, 1),
-                               "resumed_from_version": self.last, "attempts": attempt}))
+                yield envelope.reconnected("auvious", self.profile.name, self.conference,
+                                           after_seconds=round(time.monotonic() - down_since, 1),
+                                           resumed_from_version=self.last, attempts=attempt)
             return result
         return None
 
@@ -232,7 +231,6 @@ def follow(provider, profile, options):
         if not conferences:
             raise UsageError("auvious events: name the conference(s) with --conference ID (repeatable)",
                              hint="`confctl auvious conference active` lists the active ones")
-        out: queue.Queue = queue.Queue()
         pollers = []
         for conf in conferences:
             start = None
@@ -242,23 +240,10 @@ def follow(provider, profile, options):
                     raise StreamEnded(f"conference {conf} has ended; the cursor file has every event of it",
                                       hint="remove it from the cursor file or follow another conference")
                 start = entry or {"version": 0, "seen": []}  # a new cursor starts at the beginning
-            pollers.append(Poller(provider, profile, conf, start, out, halt))
-        for poller in pollers:
-            poller.start()
-        running = len(pollers)
-        while running and not stop.is_set():
-            try:
-                kind, conf, item = out.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            if kind == "done":
-                running -= 1
-            elif kind == "error":
-                raise item
-            elif kind == "reconnected":
-                yield envelope.reconnected("auvious", profile.name, conf, **item)
-            else:
-                yield _envelope(profile.name, conf, item, cursor)
+            pollers.append(Poller(provider, profile, conf, start, halt, cursor))
+        # `halt` is ours (set when this source ends); the runner's `stop` also ends it but is never set here.
+        # linger=0: a poller blocked in a long poll is not waited for; it ends on its own in its thread.
+        yield from merge([p.events for p in pollers], halt, poll=0.2, outer=stop, linger=0)
     finally:
         halt.set()
         if cursor is not None:
