@@ -71,7 +71,7 @@ def _handlers(app) -> dict:
     return app.exception_handlers
 
 
-@pytest.mark.parametrize("vendor", ["gateway"])
+@pytest.mark.parametrize("vendor", ["gateway", "mind"])
 def test_each_simulator_answers_refusals_with_the_shared_handler_only(vendor):
     from confctl.core.sim import kit
 
@@ -88,3 +88,12 @@ def test_gateway_unknown_room_is_its_documented_body(sim):
     assert response.status_code == 404 and response.json() == {"success": False, "error": "Conference not found"}
     simulated = httpx.post(f"{sim.url}/gateway/_sim/status/503")
     assert simulated.status_code == 503 and simulated.json()["error"] == "simulated status 503"
+
+
+def test_mind_unknown_participant_is_its_documented_body(sim):
+    import httpx
+
+    creds = CREDENTIALS["mind"]
+    response = httpx.get(f"{sim.url}/mind/{creds['app_id']}/{creds['conference']}/participants/nobody",
+                         headers={"Authorization": f"Bearer {creds['token']}"})
+    assert response.status_code == 404 and response.json() == {"error": "participant nobody not found"}

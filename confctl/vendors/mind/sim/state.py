@@ -1,5 +1,6 @@
-"""The Mind simulator's state: conferences, participants with their tokens, recordings, streamings and the
-WebSocket listeners that notifications go to. Everything runs on the server's event loop, so no locks."""
+"""The Mind simulator's world (no HTTP; `app.py` routes requests to it): conferences, participants with their
+tokens, recordings, streamings and the WebSocket listeners that notifications go to. Everything runs on the
+server's event loop, so no locks. A refusal is raised as `fail(status, message)`, a SimError."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from confctl.vendors.mind import endpoints as ex
+from confctl.core.sim.kit import SimError
 from confctl.core.sim.server import CREDENTIALS
 
 APP_ID = CREDENTIALS["mind"]["app_id"]
@@ -18,13 +20,9 @@ DEMO_CONFERENCE = CREDENTIALS["mind"]["conference"]
 DAY = 24 * 3600
 
 
-class Fail(Exception):
-    """An error answer: status and message (the body is {"error": message})."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
+def fail(status: int, message: str) -> SimError:
+    """A refusal with the Mind body, {"error": message}."""
+    return SimError(status, {"error": message})
 
 
 @dataclass
@@ -163,7 +161,7 @@ class World:
 
     def message(self, conf: Conference, sender: str, send_to: str, text: str) -> dict:
         if send_to not in (conf.id, APP_ID) and send_to not in conf.participants:
-            raise Fail(400, "sendTo must be the conference id, the application id or a participant of it")
+            raise fail(400, "sendTo must be the conference id, the application id or a participant of it")
         return {"id": str(uuid.uuid4()), "sentTo": send_to, "sentBy": sender, "sentAt": int(time.time() * 1000),
                 "text": text}
 
