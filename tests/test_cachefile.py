@@ -82,10 +82,14 @@ def test_every_private_file_user_imports_without_fcntl(module):
 
 
 def test_users_share_the_helper():
+    from confctl.core import config, secrets
+
     for rel in ("confctl/vendors/pexip/token.py", "confctl/vendors/auvious/oauth.py",
-                "confctl/vendors/auvious/events.py", "confctl/core/config.py"):
+                "confctl/vendors/auvious/events.py"):
         text = (ROOT / rel).read_text()
-        assert "FileLock" in text and "flock" not in text, rel
+        assert "FileLock" in text and "fcntl" not in text, rel
+    assert config.locked is cachefile.locked and secrets.locked is cachefile.locked
+    assert config.write_private is cachefile.write_private
 
 
 def test_auvious_cursor_file_refuses_a_second_follower(tmp_path):
@@ -108,7 +112,7 @@ def test_config_lock_times_out_with_a_config_error(tmp_path, monkeypatch):
     from confctl.core.errors import ConfigError
 
     monkeypatch.setenv("CONFCTL_CONFIG_DIR", str(tmp_path))
-    monkeypatch.setattr(config, "LOCK_TIMEOUT", 0)
+    monkeypatch.setattr(cachefile, "LOCK_TIMEOUT", 0)
     with cachefile.FileLock(tmp_path / "config.lock"):
         with pytest.raises(ConfigError, match="another confctl process has held the lock"):
             with config.locked():

@@ -10,10 +10,25 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import time
+import tomllib
+from contextlib import contextmanager
 from pathlib import Path
 
 from confctl.core.errors import ConfigError
+
+
+LOCK_TIMEOUT = 30.0  # a stuck process (it holds the lock for a keyring call at most) must not block forever
+
+
+def config_dir() -> Path:
+    override = os.environ.get("CONFCTL_CONFIG_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("confctl", appauthor=False))
 
 
 def _not_a_folder(path: Path) -> ConfigError:
@@ -166,3 +181,81 @@ class FileLock:
 def lock_path(path: Path) -> Path:
     """The lock file that guards `path`: `<path>.lock` beside it."""
     return Path(str(path) + ".lock")
+
+
+# -- the files under the config folder: TOML reading and the configuration lock --------------------------
+def _kind(value) -> str:
+    for cls, name in ((bool, "a boolean"), (int, "an integer"), (float, "a float"), (str, "a string"),
+                      (list, "an array"), (dict, "a table")):
+        if isinstance(value, cls):
+            return name
+    return f"a {type(value).__name__}"
+
+
+def key_path(*parts: str) -> str:
+    """A TOML dotted key, quoting the parts that need it (profile names may contain dots)."""
+    bare = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    return ".".join(p if p and set(p) <= bare else '"' + p.replace('"', '\\"') + '"' for p in parts)
+
+
+def bad(path: Path, key: str, problem: str) -> ConfigError:
+    return ConfigError(f"{path}: {key}: {problem}", hint=f"fix it in {path} (confctl left the file untouched)")
+
+
+def read_toml(path: Path) -> dict | None:
+    """A TOML file's data (None when it does not exist); every way it can be unreadable is a ConfigError
+    naming the file."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a file") from None
+    except NotADirectoryError:
+        raise _not_a_folder(path.parent) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start})",
+                          hint=f"fix or remove {path} (confctl left the file untouched)") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}",
+                          hint=f"fix or remove {path} (confctl left the file untouched)") from None
+
+
+_mutex = threading.RLock()
+_depth = 0
+
+
+@contextmanager
+def locked():
+    """Hold the configuration lock (a lock file beside config.toml) — shared by every confctl process, and
+    re-entrant within one, so a profile command and the secrets file it writes take it once."""
+    global _depth
+    with _mutex:
+        if _depth:
+            _depth += 1
+            try:
+                yield
+            finally:
+                _depth -= 1
+            return
+        path = ensure_dir(config_dir()) / "config.lock"
+        lock = FileLock(path)
+        try:
+            got = lock.acquire(LOCK_TIMEOUT)
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot open the lock file: {exc.strerror or exc}") from None
+        if not got:
+            raise ConfigError(f"{config_dir() / 'config.toml'}: another confctl process has held the lock "
+                              f"({path}) for {LOCK_TIMEOUT:g} s", hint="try again when it is done")
+        _depth = 1
+        try:
+            yield
+        finally:
+            _depth = 0
+            lock.release()

@@ -14,13 +14,14 @@ so concurrent `confctl profile add|edit|remove|use` never lose each other's chan
 from __future__ import annotations
 
 import os
-import threading
-import tomllib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from confctl.core.cachefile import FileLock, _not_a_folder, ensure_dir, write_private  # noqa: F401 (re-exported)
+# The files and the lock under the config folder live in cachefile (secrets.py shares them); re-exported here.
+from confctl.core.cachefile import (LOCK_TIMEOUT, _kind, _not_a_folder, bad, config_dir, ensure_dir,  # noqa: F401
+                                    key_path, locked, read_toml, write_private)
+from confctl.core import secrets
 from confctl.core.errors import AuthError, ConfigError
 from confctl.core.registry import PROVIDERS, ProviderInfo
 
@@ -29,20 +30,10 @@ PROFILE_KEYS = ("provider", "protected", "secret_store", "ca_bundle")
 # Provider extras a profile may hold beside its fields (README "Environment variables"; no secret among them).
 EXTRA_KEYS = {"pexip": ("conference_extension", "chosen_idp", "call_tag", "resume_timeout"),
               "mind": ("resume_timeout",)}
-LOCK_TIMEOUT = 30.0  # a stuck process (it holds the lock for a keyring call at most) must not block forever
 
 PRECEDENCE = ("Precedence for every profile value: a command-line flag, then the environment "
               "(CONFCTL_<PROVIDER>_<FIELD>), then the profile, then the built-in default. CONFCTL_PROFILE selects "
               "the profile of its own provider only; the other providers keep their default profiles.")
-
-
-def config_dir() -> Path:
-    override = os.environ.get("CONFCTL_CONFIG_DIR")
-    if override:
-        return Path(override)
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir("confctl", appauthor=False))
 
 
 def cache_dir() -> Path:
@@ -55,49 +46,6 @@ def config_path() -> Path:
 
 
 # -- reading and checking ---------------------------------------------------------------------------------
-def _kind(value) -> str:
-    for cls, name in ((bool, "a boolean"), (int, "an integer"), (float, "a float"), (str, "a string"),
-                      (list, "an array"), (dict, "a table")):
-        if isinstance(value, cls):
-            return name
-    return f"a {type(value).__name__}"
-
-
-def key_path(*parts: str) -> str:
-    """A TOML dotted key, quoting the parts that need it (profile names may contain dots)."""
-    bare = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-    return ".".join(p if p and set(p) <= bare else '"' + p.replace('"', '\\"') + '"' for p in parts)
-
-
-def bad(path: Path, key: str, problem: str) -> ConfigError:
-    return ConfigError(f"{path}: {key}: {problem}", hint=f"fix it in {path} (confctl left the file untouched)")
-
-
-def read_toml(path: Path) -> dict | None:
-    """A TOML file's data (None when it does not exist); every way it can be unreadable is a ConfigError
-    naming the file."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, not a file") from None
-    except NotADirectoryError:
-        raise _not_a_folder(path.parent) from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start})",
-                          hint=f"fix or remove {path} (confctl left the file untouched)") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}",
-                          hint=f"fix or remove {path} (confctl left the file untouched)") from None
-
-
 def check(data: dict, path: Path) -> dict:
     """Validate the whole of config.toml against its schema; the first problem is a ConfigError naming the
     file and the key."""
@@ -181,40 +129,6 @@ def save(data: dict) -> None:
         write_private(path, tomli_w.dumps(data).encode())
     except OSError as exc:  # the old file is still whole: the new one is renamed over it only when complete
         raise ConfigError(f"{path}: cannot write: {exc.strerror or exc}") from None
-
-
-_mutex = threading.RLock()
-_depth = 0
-
-
-@contextmanager
-def locked():
-    """Hold the configuration lock (a lock file beside config.toml) — shared by every confctl process, and
-    re-entrant within one, so a profile command and the secrets file it writes take it once."""
-    global _depth
-    with _mutex:
-        if _depth:
-            _depth += 1
-            try:
-                yield
-            finally:
-                _depth -= 1
-            return
-        lock_path = ensure_dir(config_dir()) / "config.lock"
-        lock = FileLock(lock_path)
-        try:
-            got = lock.acquire(LOCK_TIMEOUT)
-        except OSError as exc:
-            raise ConfigError(f"{lock_path}: cannot open the lock file: {exc.strerror or exc}") from None
-        if not got:
-            raise ConfigError(f"{config_path()}: another confctl process has held the lock "
-                              f"({lock_path}) for {LOCK_TIMEOUT:g} s", hint="try again when it is done")
-        _depth = 1
-        try:
-            yield
-        finally:
-            _depth = 0
-            lock.release()
 
 
 @contextmanager
@@ -330,8 +244,6 @@ class Profile:
             return env
         if not self.from_file:
             return None
-        from confctl.core import secrets
-
         value = secrets.get(self.secret_store, self.name, name, env=self.provider.env_var(name))
         return _clean(f"the {name} of profile {self.name!r}", value)
 
@@ -341,8 +253,6 @@ class Profile:
             return f"environment ({var})"
         if not self.from_file:
             return f"environment ({var} not set)"
-        from confctl.core import secrets
-
         return secrets.describe(self.secret_store, self.name, name, env=var)
 
 

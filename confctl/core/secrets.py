@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import threading
 
+from confctl.core.cachefile import _kind, bad, config_dir, key_path, locked, read_toml, write_private
 from confctl.core.errors import AuthError, ConfigError
 
 SERVICE = "confctl"
@@ -107,8 +108,6 @@ def _key(profile: str, field: str) -> str:
 
 
 def _file_path():
-    from confctl.core.config import config_dir
-
     return config_dir() / "secrets.toml"
 
 
@@ -125,8 +124,6 @@ def _unsafe(mode: int | None) -> bool:
 
 
 def _file_load() -> dict:
-    from confctl.core.config import bad, key_path, read_toml
-
     path = _file_path()
     data = read_toml(path)
     if data is None:
@@ -144,17 +141,9 @@ def _file_load() -> dict:
     return data
 
 
-def _kind(value) -> str:
-    from confctl.core.config import _kind as kind
-
-    return kind(value)
-
-
 def _file_update(change) -> None:
     """A locked read-modify-write of the secrets file."""
-    import tomli_w
-
-    from confctl.core.config import locked, write_private
+    import tomli_w  # lazy: only a write needs it
 
     with locked():
         data = _file_load()
