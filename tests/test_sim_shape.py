@@ -71,7 +71,7 @@ def _handlers(app) -> dict:
     return app.exception_handlers
 
 
-@pytest.mark.parametrize("vendor", ["gateway", "mind"])
+@pytest.mark.parametrize("vendor", ["gateway", "mind", "auvious"])
 def test_each_simulator_answers_refusals_with_the_shared_handler_only(vendor):
     from confctl.core.sim import kit
 
@@ -97,3 +97,22 @@ def test_mind_unknown_participant_is_its_documented_body(sim):
     response = httpx.get(f"{sim.url}/mind/{creds['app_id']}/{creds['conference']}/participants/nobody",
                          headers={"Authorization": f"Bearer {creds['token']}"})
     assert response.status_code == 404 and response.json() == {"error": "participant nobody not found"}
+
+
+def test_auvious_refusals_keep_each_documented_shape(sim):
+    import httpx
+
+    creds = CREDENTIALS["auvious"]
+    base = f"{sim.url}/auvious"
+    assert httpx.get(f"{base}/rtc-api/conferences/active").json()["error"] == "unauthorized"
+    token = httpx.post(f"{base}/security/oauth/token", data={"grant_type": "client_credentials", **creds}).json()
+    auth = {"Authorization": f"Bearer {token['access_token']}"}
+    unknown = httpx.get(f"{base}/rtc-api/conferences/no-such-room", headers=auth)
+    assert unknown.status_code == 400 and unknown.json() == {"id": "conference no-such-room not found"}
+    join = httpx.post(f"{base}/rtc-api/conferences/join", headers=auth,
+                      json={"conferenceId": "no-such-room", "userEndpointId": "ep-x"})
+    assert join.status_code == 404 and join.json() == {"error": "not_found",
+                                                       "error_description": "conference no-such-room not found"}
+    bare = httpx.post(f"{base}/rtc-api/conferences/updatePublishedStreamBitrate", headers=auth,
+                      json={"conferenceId": "no-such-room", "userEndpointId": "ep-x", "videoBitrate": 1000})
+    assert bare.status_code == 404 and bare.content == b""

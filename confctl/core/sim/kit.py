@@ -14,11 +14,12 @@ from typing import Any, Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 
 class SimError(Exception):
-    """A refused request: HTTP `status`, the vendor-shaped JSON `body`, optional response `headers`."""
+    """A refused request: HTTP `status`, the vendor-shaped JSON `body` (None: no body at all), optional
+    response `headers`."""
 
     def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None):
         super().__init__(status, body)
@@ -26,11 +27,13 @@ class SimError(Exception):
         self.body = body
         self.headers = headers
 
-    def response(self) -> JSONResponse:
+    def response(self) -> Response:
+        if self.body is None:
+            return Response(status_code=self.status, headers=self.headers)
         return JSONResponse(self.body, status_code=self.status, headers=self.headers)
 
 
-async def render(request: Request, exc: SimError) -> JSONResponse:
+async def render(request: Request, exc: SimError) -> Response:
     """The one exception handler: every vendor's refusals leave through here."""
     return exc.response()
 
