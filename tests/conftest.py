@@ -1,4 +1,4 @@
-"""Shared fixtures: a simulator on loopback and a runner for the real `confctl` command."""
+"""Shared fixtures: a simulator on loopback and runners for `confctl`: in this process (fast) or as a real process."""
 
 from __future__ import annotations
 
@@ -72,12 +72,84 @@ class CLI:
                                 stderr=subprocess.PIPE, text=True, env=merged, cwd=str(ROOT))
 
 
-@pytest.fixture
-def cli(home, sim):
-    """`cli("gateway", "room", "list")` with every provider pointed at the simulator via CONFCTL_* variables."""
+def reset_process_state() -> None:
+    """What a fresh process would start with: the caches confctl keeps per process, emptied."""
+    from confctl.core import config, redact, secrets
+    from confctl.core.state import reset
+
+    reset()
+    secrets._probe = secrets._problem = None
+    with redact._lock:
+        redact._known.clear()
+    config._warned.clear()
+    config._cleaned.clear()
+    if "keyring.core" in sys.modules:  # the backend is chosen once per process (PYTHON_KEYRING_BACKEND)
+        sys.modules["keyring.core"]._keyring_backend = None
+
+
+class InProcessCLI(CLI):
+    """Runs `confctl.cli.main(argv)` in this process, the way the subprocess runner would: its own environment,
+    stdin, captured stdout/stderr (no TTY), the checkout as working directory, and per-process caches reset, so
+    each call starts like a new process. The requests still go over real loopback sockets. For what only a real
+    process shows (signals, TTYs, broken pipes, imports, concurrent processes) use `CLI` / `popen`."""
+
+    def __call__(self, *args: str, input: str | None = None, env: dict | None = None, timeout: float = 60,
+                 check: int | None = None) -> subprocess.CompletedProcess:
+        import io
+        import signal
+
+        from confctl.cli import main
+
+        merged = {**self.env, **(env or {})}
+        saved_env, saved_cwd = dict(os.environ), os.getcwd()
+        saved_streams = sys.stdin, sys.stdout, sys.stderr
+        saved_signals = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        out, err = io.BytesIO(), io.BytesIO()
+        # Like a child's pipes: UTF-8, stdout strict, stderr backslashreplace; `.buffer` works for binary output.
+        stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
+        stderr = io.TextIOWrapper(err, encoding="utf-8", errors="backslashreplace", write_through=True)
+        sys.stdin, sys.stdout, sys.stderr = io.StringIO(input or ""), stdout, stderr
+        os.environ.clear()
+        os.environ.update(merged)
+        os.chdir(ROOT)
+        try:
+            reset_process_state()
+            code = main(list(args))
+            stdout.flush()
+            stderr.flush()
+        finally:
+            sys.stdin, sys.stdout, sys.stderr = saved_streams
+            os.environ.clear()
+            os.environ.update(saved_env)
+            os.chdir(saved_cwd)
+            for sig, handler in saved_signals.items():
+                signal.signal(sig, handler)
+            reset_process_state()
+        proc = subprocess.CompletedProcess(["confctl", *args], code, out.getvalue().decode("utf-8", "replace"),
+                                           err.getvalue().decode("utf-8", "replace"))
+        if check is not None:
+            assert proc.returncode == check, (proc.returncode, proc.stdout, proc.stderr)
+        return proc
+
+
+def sim_env(home, sim) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()}
     env.update(sim.env())
     env["CONFCTL_CONFIG_DIR"] = str(home)
     env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
     env["CONFCTL_NO_INPUT"] = "1"
-    return CLI(env)
+    return env
+
+
+@pytest.fixture
+def cli(home, sim):
+    """`cli("gateway", "room", "list")` with every provider pointed at the simulator via CONFCTL_* variables,
+    run in this process (fast); `cli.popen(...)` starts a real process."""
+    return InProcessCLI(sim_env(home, sim))
+
+
+@pytest.fixture
+def proc_cli(home, sim):
+    """Like `cli`, but each call is a real `python -m confctl` process: for exit codes of signals, TTY vs no TTY,
+    broken pipes, lazy imports and concurrent processes."""
+    return CLI(sim_env(home, sim))

@@ -282,7 +282,9 @@ def test_repeated_ids_in_bulk_are_sent_once(cli, sim):
     assert len(proc.stdout.splitlines()) == 2 and "repeated id" in proc.stderr
 
 
-def test_webhooks_listen_forwards_every_delivery(cli, sim):
+def test_webhooks_listen_forwards_every_delivery(proc_cli, sim):
+    # Real processes throughout: the deliveries come as far apart as two separate commands make them.
+    cli = proc_cli
     first, second = _closed_port(), _closed_port()
     target = cli.popen("gateway", "webhooks", "listen", "--port", str(second), "-o", "jsonl", "--count", "2",
                        "--timeout", "30")

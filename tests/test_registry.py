@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from conftest import CLI, load_inventory
+from conftest import InProcessCLI, load_inventory
 from confctl.core.registry import PROVIDERS
 
 
@@ -130,7 +130,7 @@ def catch_cli(home, catch_all):
     env.update(env_vars(catch_all))
     env.update({"CONFCTL_CONFIG_DIR": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
                 "CONFCTL_NO_INPUT": "1"})
-    return CLI(env)
+    return InProcessCLI(env)
 
 
 @pytest.mark.parametrize("provider,row", list(_rows()))
