@@ -282,8 +282,10 @@ def build_call(provider: Provider, ep: Endpoint, values: dict, profile, opts: di
             _set_nested(body, p.wire_name, value)
         elif p.where == HEADER:
             headers[p.wire_name] = str(value)
-    call = Call(provider, ep, profile, resolved, ep.method, ep.path, query, body, headers, form=ep.form)
-    call.path_values = path_values
+    call = Call(provider, ep, profile, resolved, ep.method, ep.path, query, body, headers, form=ep.form,
+                path_values=path_values)
+    if ep.check is not None:  # cross-option validation: exit 2 before any prompt, look-up or request
+        ep.check(call)
     return call
 
 

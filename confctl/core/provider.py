@@ -31,6 +31,11 @@ class Call:
     form: bool = False
     content: bytes | None = None
     session: "Session | None" = None
+    # The path parameters by wire name (resolvers update them before the path is filled in).
+    path_values: dict = field(default_factory=dict)
+    # Where a resolved reference was found, for a vendor that needs it later in the same call (Pexip: the
+    # room each participant is in, keyed by participant UUID).
+    locations: dict = field(default_factory=dict)
 
     def send(self, **overrides):
         """Send through the provider session (retries, auth, error mapping). An error answer that one of the

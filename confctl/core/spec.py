@@ -108,6 +108,8 @@ class Endpoint:
     auth:      which credentials the provider uses ("default", "none", or a provider-specific kind).
     example:   explicit example argv after the command path; default: built from the params' examples.
     already:   `Already` rules: error answers that mean "nothing to do" (e.g. 409 "already muted").
+    check:     callable(call) -> None run once the call is built, before any prompt or request (name look-ups
+               included): validation that spans several options; raises ValidationError (exit 2).
     """
 
     id: str
@@ -135,6 +137,7 @@ class Endpoint:
     epilog: str | None = None
     hidden: bool = False
     already: tuple[Already, ...] = ()
+    check: Callable | None = None
 
     @property
     def provider(self) -> str:

@@ -191,7 +191,7 @@ ENDPOINTS = (
          Param("remote_display_name", BODY, help="friendly name for the participant"),
          Param("text", BODY, help="overlay text instead of remote_display_name"),
          Param("wait", LOCAL, type="bool", help="follow events until it connects, is rejected or 30 s pass"),
-         handler=workflows.dial, aliases=(Alias(("conference", "dial-out")),), columns=PARTICIPANT_COLUMNS,
+         handler=workflows.dial, check=workflows.check_dial, aliases=(Alias(("conference", "dial-out")),), columns=PARTICIPANT_COLUMNS,
          id_field="uuid"),
     conf("status", "GET", "conference_status", "Show the conference status (locked, guests muted, started, ...)."),
     conf("lock", "POST", "lock", "Lock the conference: new participants wait for a Host."),
@@ -211,13 +211,13 @@ ENDPOINTS = (
     conf("disconnect_all", "POST", "disconnect", "Disconnect every participant, confctl's own included.",
          confirm=True, example=("--yes", "--conference", "meet.open")),
     conf("message", "POST", "message", "Send a chat message to everyone (text, or --json for an application "
-         "payload).", *message_params(), handler=workflows.message),
+         "payload).", *message_params(), handler=workflows.message, check=workflows.check_message),
     conf("participants", "GET", "participants", "List the participants (see also `confctl pexip participants "
          "--watch`).", columns=PARTICIPANT_COLUMNS, id_field="uuid",
          aliases=(Alias(("participant", "list")),)),
     conf("transform_layout", "POST", "transform_layout",
          "Change the layout, indicators, overlay text and streaming options. " + rules.LAYOUTS_HELP,
-         *layout_params(), data=True, handler=workflows.transform_layout,
+         *layout_params(), data=True, handler=workflows.transform_layout, check=workflows.check_layout,
          aliases=(Alias(("conference", "set-layout")),)),
     conf("clearallbuzz", "POST", "clearallbuzz", "Lower all raised hands.", command=("conference", "lower-all-hands"),
          aliases=(Alias(("conference", "clearallbuzz")),)),
@@ -296,7 +296,7 @@ ENDPOINTS = (
          command=("participant", "admit"), aliases=(Alias(("participant", "unlock")),), example=(EX_WAITING_PARTICIPANT, *SCRATCH)),
     part("dtmf", "dtmf", "Send DTMF digits to a participant.", digits),
     part("message", "message", "Send a direct message (text, or --json for an application payload).",
-         *message_params(), handler=workflows.message),
+         *message_params(), handler=workflows.message, check=workflows.check_message),
     part("calls", "calls", "Add a WebRTC call element to confctl's own participant (returns call_uuid, sdp).",
          Param("call_type", BODY, default="WEBRTC", choices=("WEBRTC",), help="call type"),
          Param("sdp", BODY, required=True, rule=rules.text_or_file, example="v=0", help="the offer SDP "
@@ -322,7 +322,8 @@ ENDPOINTS = (
     part("get_attestation", "get_attestation", "A JWT asserting your role (verify with `pexip node jwk`).",
          who=self_participant, method="GET", command=("participant", "attestation"),
          handler=workflows.attestation),
-    part("fecc", "fecc", "Far-end camera control of a participant.", *fecc_params(), handler=workflows.fecc),
+    part("fecc", "fecc", "Far-end camera control of a participant.", *fecc_params(), handler=workflows.fecc,
+         check=workflows.check_fecc),
     part("buzz", "buzz", "Raise a participant's hand.", command=("participant", "raise-hand"),
          aliases=(Alias(("participant", "buzz")),)),
     part("clearbuzz", "clearbuzz", "Lower a participant's hand.", command=("participant", "lower-hand"),
@@ -444,7 +445,8 @@ ENDPOINTS = (
     callep("update", "Send a new SDP (e.g. ICE restart).",
            Param("sdp", BODY, required=True, rule=rules.text_or_file, example="v=0", help="the new SDP"),
            Param("fecc_supported", BODY, type="bool", help="this participant accepts FECC")),
-    callep("fecc", "Far-end camera control on a gateway call.", *fecc_params(), handler=workflows.fecc),
+    callep("fecc", "Far-end camera control on a gateway call.", *fecc_params(), handler=workflows.fecc,
+         check=workflows.check_fecc),
 
     # -- events, presentation, node -------------------------------------------------------------------------
     Endpoint("pexip.events", "GET", C + "/events",

@@ -146,9 +146,6 @@ def resolve_target(call, value):
 
 
 def _find_room(call, value: str) -> str:
-    from .workflows import precheck
-
-    precheck(call)
     alias = call.path_values["alias"]
     session = call.session
     breakouts = [r for u, r in rooms(session, alias).items() if u != MAIN]
@@ -209,9 +206,6 @@ def scoped(call) -> bool:
 
 
 def resolve_one(call, value: str, *, search_breakouts: bool | None = None) -> str:
-    from .workflows import precheck
-
-    precheck(call)  # cross-field validation happens before the first request
     alias = call.path_values["alias"]
     if value == "self":
         from confctl.core.state import state
@@ -246,7 +240,7 @@ def resolve_one(call, value: str, *, search_breakouts: bool | None = None) -> st
         return value.lower()  # in no roster we can see: send it as given, the node decides
     uuid = _one(value, f"{alias} (all rooms)" if search_breakouts else alias, found, everyone)
     room = found[uuid][1]
-    call.participant_rooms = {**getattr(call, "participant_rooms", {}), uuid: room}
+    call.locations[uuid] = room
     if room != MAIN and scoped(call):
         if call.values.get("breakout") not in (None, room):
             raise UsageError(f"participant {value!r} is in breakout room {short(room)}, not the one given")

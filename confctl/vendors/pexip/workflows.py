@@ -15,33 +15,35 @@ from .token import SSORedirect
 DIAL_WAIT = 30.0  # Pexip gives up on an unanswered dial-out after 30 s
 
 
-# -- validation that spans several options: runs before the first request (also from name resolution) ---
-def precheck(call) -> None:
-    if getattr(call, "prechecked", False):
-        return
-    call.prechecked = True
-    kind = call.endpoint.id.rsplit(".", 1)[-1]
+# -- validation that spans several options: each endpoint's `check`, run by the core before any request ---
+def check_message(call) -> None:
     v = call.values
-    if kind == "message":
-        if (v.get("payload") is None) == (v.get("json_payload") is None):
-            raise ValidationError("TEXT", "give either the message text or --json PAYLOAD (not both)")
-    elif kind == "transform_layout":
-        transforms = (call.body or {}).get("transforms")
-        if not transforms:
-            raise ValidationError("--layout", "give at least one layout option (or --data)")
-        if "guest_layout" in transforms and "host_layout" not in transforms and "layout" not in transforms:
-            output.note("guest_layout only applies to a Virtual Auditorium (a VMR answers 400)")
-    elif kind == "fecc":
-        moves = [a for a in ("pan", "tilt", "zoom") if v.get(a)]
-        if v.get("action") in ("start", "continue") and not moves:
-            raise ValidationError("--pan/--tilt/--zoom", f"'{v.get('action')}' needs at least one movement")
-    elif kind == "dial":
-        if v.get("presentation_url") and v.get("protocol") != "rtmp":
-            raise ValidationError("--presentation-url", "only applies to RTMP calls (--protocol rtmp)")
+    if (v.get("payload") is None) == (v.get("json_payload") is None):
+        raise ValidationError("TEXT", "give either the message text or --json PAYLOAD (not both)")
+
+
+def check_layout(call) -> None:
+    transforms = (call.body or {}).get("transforms")
+    if not transforms:
+        raise ValidationError("--layout", "give at least one layout option (or --data)")
+    if "guest_layout" in transforms and "host_layout" not in transforms and "layout" not in transforms:
+        output.note("guest_layout only applies to a Virtual Auditorium (a VMR answers 400)")
+
+
+def check_fecc(call) -> None:
+    v = call.values
+    moves = [a for a in ("pan", "tilt", "zoom") if v.get(a)]
+    if v.get("action") in ("start", "continue") and not moves:
+        raise ValidationError("--pan/--tilt/--zoom", f"'{v.get('action')}' needs at least one movement")
+
+
+def check_dial(call) -> None:
+    v = call.values
+    if v.get("presentation_url") and v.get("protocol") != "rtmp":
+        raise ValidationError("--presentation-url", "only applies to RTMP calls (--protocol rtmp)")
 
 
 def _send(call):
-    precheck(call)
     return call.provider.result(call, call.send())
 
 
@@ -97,7 +99,6 @@ def token_release(call):
 
 # -- messages, layout, ducking ------------------------------------------------------------------------
 def message(call):
-    precheck(call)
     body = call.body if call.body is not None else {}
     payload = call.values.get("json_payload")
     if payload is not None:
@@ -120,7 +121,6 @@ def audio_mixes(call):
 
 
 def fecc(call):
-    precheck(call)
     v = call.values
     moves = [{"axis": axis, "direction": v[axis]} for axis in ("pan", "tilt", "zoom") if v.get(axis)]
     call.body = {**(call.body or {}), "movement": moves}
@@ -154,7 +154,6 @@ def _participants(call, uuids: list[str]) -> list[dict]:
 
 def dial(call):
     """Returns the new participant(s); with --wait, follows events until one connects or all fail."""
-    precheck(call)
     if not call.values.get("wait"):
         uuids = call.provider.result(call, call.send()) or []
         return _participants(call, uuids)
@@ -199,12 +198,11 @@ def dial(call):
 
 # -- breakouts ----------------------------------------------------------------------------------------
 def breakout_create(call):
-    precheck(call)
     body = call.body if call.body is not None else {}
     people = call.values.get("participants")
     if people:
         # {"main": [...], "<breakout uuid>": [...]}: each participant listed under the room they are in now.
-        where = getattr(call, "participant_rooms", {})
+        where = call.locations
         rooms = dict(body.get("participants") or {})
         for uid in people:
             room = where.get(uid, "main")

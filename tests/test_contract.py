@@ -1,0 +1,109 @@
+"""The explicit core <-> vendor contract: typed Call fields, per-endpoint check hooks."""
+
+import ast
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from confctl.core.provider import Call
+from confctl.core.spec import Endpoint
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFCTL = [sys.executable, "-m", "confctl"]
+EX_PARTICIPANT = "65b4af2f-657a-4081-98a8-b17667628ce3"
+
+
+def test_every_attribute_set_on_a_call_is_a_declared_field():
+    """No attribute is added to a Call on the fly: each `call.X = ...` in confctl/ names a Call field."""
+    fields = {f.name for f in dataclasses.fields(Call)}
+    assert {"path_values", "locations"} <= fields
+    stray = []
+    for path in (ROOT / "confctl").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = node.targets if isinstance(node, ast.Assign) else \
+                [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+            for t in targets:
+                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "call" \
+                        and t.attr not in fields:
+                    stray.append(f"{path.relative_to(ROOT)}:{node.lineno} call.{t.attr}")
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("setattr", "getattr") \
+                    and node.args and getattr(node.args[0], "id", None) == "call":
+                stray.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.func.id}(call, ...)")
+    assert stray == []
+
+
+def test_a_call_starts_with_its_own_empty_maps():
+    one = Call(None, None, None, {}, "GET", "/")
+    two = Call(None, None, None, {}, "GET", "/")
+    one.locations["x"] = "main"
+    assert two.locations == {} and one.path_values == {} and one.path_values is not two.path_values
+
+
+def test_endpoint_check_is_a_declared_hook():
+    assert "check" in {f.name for f in dataclasses.fields(Endpoint)}
+
+
+def test_pexip_checks_are_per_endpoint_not_an_id_switch():
+    from confctl.vendors.pexip import endpoints, workflows
+
+    by_id = {ep.id: ep for ep in endpoints.ENDPOINTS}
+    assert by_id["pexip.conference.message"].check is workflows.check_message
+    assert by_id["pexip.participant.message"].check is workflows.check_message
+    assert by_id["pexip.conference.transform_layout"].check is workflows.check_layout
+    assert by_id["pexip.participant.fecc"].check is workflows.check_fecc
+    assert by_id["pexip.call.fecc"].check is workflows.check_fecc
+    assert by_id["pexip.conference.dial"].check is workflows.check_dial
+    source = (ROOT / "confctl/vendors/pexip/workflows.py").read_text()
+    assert "precheck" not in source and 'id.rsplit(".", 1)' not in source
+
+
+def test_build_call_runs_the_check_before_anything_else(monkeypatch):
+    """The core calls the hook once the call is built: a ValidationError leaves before any session exists."""
+    from confctl.core import builder
+    from confctl.core.errors import ValidationError
+
+    seen = []
+
+    def check(call):
+        seen.append((call.path_values, call.session))
+        raise ValidationError("--x", "refused by the check")
+
+    class Provider:
+        name = "fake"
+        global_params = ()
+
+    ep = Endpoint("fake.thing.do", "POST", "/things/{thing}", "do it", check=check)
+
+    class Profile:
+        name = "p"
+
+        def get(self, key):
+            return None
+
+    monkeypatch.setattr(builder, "_cmd_params", lambda provider, endpoint: ())
+    with pytest.raises(ValidationError, match="refused by the check"):
+        builder.build_call(Provider(), ep, {}, Profile(), {"data": None})
+    assert seen == [({}, None)]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["conference", "message"], "TEXT: give either the message text or --json PAYLOAD"),
+    (["participant", "message", EX_PARTICIPANT, "hi", "--json", "{}"], "give either the message text"),
+    (["participant", "fecc", EX_PARTICIPANT, "--action", "start"], "'start' needs at least one movement"),
+    (["conference", "dial", "sip:a@example.com", "--presentation-url", "rtmp://x/y"],
+     "--presentation-url: only applies to RTMP calls"),
+    (["conference", "transform-layout"], "--layout: give at least one layout option"),
+])
+def test_pexip_cross_option_checks_exit_2_with_nothing_sent(tmp_path, argv, message):
+    """Against a port nobody listens on: a request would be exit 7, the check is exit 2 first."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFCTL_")}
+    env.update(CONFCTL_CONFIG_DIR=str(tmp_path), CONFCTL_PEXIP_URL="http://127.0.0.1:9",
+               CONFCTL_PEXIP_CONFERENCE="meet.x")
+    result = subprocess.run([*CONFCTL, "pexip", *argv], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "cannot reach" not in result.stderr
