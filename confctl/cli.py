@@ -18,7 +18,7 @@ from confctl.core.state import reset, state
 GROUPS = {
     "profile": ("Manage profiles and their secrets.", "confctl.core.profiles"),
     "events": ("Follow live events from one or more profiles.", "confctl.core.events.command"),
-    "sim": ("Run the built-in simulators of all four APIs on loopback.", "confctl.core.sim.command"),
+    "sim": ("Run the built-in simulators of every vendor API on loopback.", "confctl.core.sim.command"),
 }
 
 # Global options that may also be written after the command (kubectl-style); moved to the front before
@@ -104,7 +104,6 @@ def _root_callback(
                                                      show_default=False, metavar="FILE")] = None,
     version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False,
 ):
-    """confctl — one command line for Pexip, Mind, Auvious and telephony-gateway conferences."""
     if version:
         print(f"confctl {__version__}")
         raise typer.Exit(0)
@@ -182,8 +181,8 @@ Topic = Enum("Topic", {name: name for name in ("confctl", *PROVIDERS, *GROUPS)},
 
 
 def man(topic: Annotated[Optional[Topic], typer.Argument(
-        help="confctl (the default), a provider (gateway, pexip, mind, auvious) or a group (profile, events, "
-             "sim)", show_default=False, metavar="TOPIC")] = None):
+        help=f"confctl (the default), a provider ({', '.join(PROVIDERS)}) or a group ({', '.join(GROUPS)})",
+        show_default=False, metavar="TOPIC")] = None):
     """Show a manual page: opened with man(1) on a terminal, printed as roff source otherwise."""
     import shutil
     import subprocess
@@ -193,6 +192,16 @@ def man(topic: Annotated[Optional[Topic], typer.Argument(
     if sys.stdout.isatty() and shutil.which("man"):
         raise typer.Exit(subprocess.call(["man", "-l", str(path)]))
     sys.stdout.write(path.read_text(encoding="utf-8"))
+
+
+def _root_help() -> str:
+    """The root help line, naming every vendor."""
+    names = [spec.title for spec in PROVIDERS.values()]
+    listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+    return f"confctl — one command line for {listed} conferences."
+
+
+ROOT_HELP = _root_help()
 
 
 def build_app(load: str | set[str] | None = None) -> typer.Typer:
@@ -205,7 +214,7 @@ def build_app(load: str | set[str] | None = None) -> typer.Typer:
                       pretty_exceptions_enable=False,
                       context_settings={"help_option_names": ["-h", "--help"],
                                         "max_content_width": shutil.get_terminal_size().columns})
-    app.callback(invoke_without_command=True)(_root_callback)
+    app.callback(invoke_without_command=True, help=ROOT_HELP)(_root_callback)
     wanted = set(PROVIDERS) | set(GROUPS) if load == "*" else ({load} if isinstance(load, str) else (load or set()))
     for name, info in PROVIDERS.items():
         if name in wanted:

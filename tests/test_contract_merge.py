@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from confctl.core.events.merge import merge
+from confctl.core.vendor import FollowOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,7 +114,7 @@ def test_auvious_follow_merges_two_conferences_and_stops_on_the_runner_stop(monk
     monkeypatch.setattr(state, "max_wait", 1.0, raising=False)
     monkeypatch.setattr(state, "timeout", 5.0, raising=False)
     stop = threading.Event()
-    stream = events.follow(Provider(), Profile(), {"stop": stop, "conference": ["c1", "c2"]})
+    stream = events.follow(Provider(), Profile(), FollowOptions(conference=("c1", "c2"), stop=stop))
     got = {next(stream)["conference"], next(stream)["conference"]}
     assert got == {"c1", "c2"}
     stop.set()

@@ -190,7 +190,7 @@ def _imported_after(argv: list[str], modules: tuple[str, ...]) -> list[str]:
 
 
 def test_help_imports_neither_httpx_nor_keyring():
-    assert _imported_after(["--help"], ("httpx", "keyring", "confctl.vendors.gateway", "confctl.core.http")) == []
+    assert _imported_after(["--help"], ("httpx", "keyring", "confctl.vendors.gateway.provider", "confctl.core.http")) == []
     assert _imported_after(["gateway", "--help"], ("httpx", "keyring")) == []
 
 

@@ -14,7 +14,18 @@ from confctl.core.errors import ConfctlError, UsageError
 from confctl.core.state import state
 
 FORMATS = ("table", "wide", "json", "jsonl", "yaml", "id")
-ID_KEYS = ("id", "uuid", "room_id", "participant_uuid", "conferenceId", "conference_id", "name")
+
+
+def _id_keys() -> tuple[str, ...]:
+    """`-o id`: the first of these keys an item has. "id" and "uuid" first, each vendor's own keys (its spec's
+    id_keys) next, "name" last."""
+    from confctl.core.registry import PROVIDERS
+
+    keys = ["id", "uuid"] + [k for spec in PROVIDERS.values() for k in spec.id_keys] + ["name"]
+    return tuple(dict.fromkeys(keys))
+
+
+ID_KEYS = _id_keys()
 
 
 def fmt() -> str:

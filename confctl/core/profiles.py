@@ -16,14 +16,8 @@ from confctl.core.state import state
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, epilog=config.PRECEDENCE)
 
 NameArg = Annotated[str, typer.Argument(help="profile name", metavar="NAME")]
-Url = Annotated[Optional[str], typer.Option("--url", help="base URL", show_default=False)]
-AppId = Annotated[Optional[str], typer.Option("--app-id", help="gateway/mind application id", show_default=False)]
-Conference = Annotated[Optional[str], typer.Option("--conference", help="pexip alias / mind or auvious default "
-                                                                        "conference id", show_default=False)]
-DisplayName = Annotated[Optional[str], typer.Option("--display-name", help="pexip display name",
-                                                    show_default=False)]
-ClientId = Annotated[Optional[str], typer.Option("--client-id", help="auvious OAuth client id", show_default=False)]
-TokenUrl = Annotated[Optional[str], typer.Option("--token-url", help="auvious OAuth token URL", show_default=False)]
+ProviderOpt = Annotated[str, typer.Option("--provider", help=" or ".join(
+    [", ".join(list(PROVIDERS)[:-1]), list(PROVIDERS)[-1]] if len(PROVIDERS) > 1 else list(PROVIDERS)))]
 CaBundle = Annotated[Optional[str], typer.Option("--ca-bundle", help="extra CA certificates (PEM) for this profile",
                                                  show_default=False)]
 SecretStdin = Annotated[bool, typer.Option(
@@ -37,8 +31,51 @@ def _fields(**given) -> dict:
     return {k: v for k, v in given.items() if v is not None}
 
 
+def profile_fields() -> dict[str, tuple[Field, list[str]]]:
+    """name -> (field, providers having it): every non-secret profile field of every vendor's spec, each a
+    flag of `profile add` and `profile edit` (the secret comes from a prompt or --secret-stdin, never a flag)."""
+    table: dict[str, tuple[Field, list[str]]] = {}
+    for spec in PROVIDERS.values():
+        for f in spec.fields:
+            if not f.secret:
+                table.setdefault(f.name, (f, []))[1].append(spec.name)
+    return table
+
+
+def _field_help(name: str, providers: list[str]) -> str:
+    if name == "url":  # every provider has one; the core checks it (http:// or https://)
+        return "base URL"
+    helps = {p: next(f.help for f in PROVIDERS[p].fields if f.name == name) for p in providers}
+    if len(set(helps.values())) == 1:
+        return f"{'/'.join(providers)} {next(iter(helps.values()))}"
+    return "; ".join(f"{p}: {h}" for p, h in helps.items())
+
+
+def with_field_options(func):
+    """`func(..., **fields)` as a Typer command: its **fields becomes one option per profile field (above)."""
+    import inspect
+
+    sig = inspect.signature(func, eval_str=True)
+    params = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    at = next(i for i, p in enumerate(params) if p.kind is inspect.Parameter.KEYWORD_ONLY or p.default is not
+              inspect.Parameter.empty)
+    fields = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+        Optional[str], typer.Option(f.cli_flag, help=_field_help(name, providers), show_default=False)])
+        for name, (f, providers) in profile_fields().items()]
+    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) if i >= at else p for i, p in enumerate(params)]
+    params = params[:at] + fields + params[at:]
+
+    def command(*args, **kwargs):
+        return func(*args, **kwargs)
+
+    command.__name__, command.__doc__ = func.__name__, func.__doc__
+    command.__signature__ = inspect.Signature(params)
+    return command
+
+
 def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+    known = profile_fields().get(name)
+    return known[0].cli_flag if known else "--" + name.replace("_", "-")
 
 
 def _check_url(flag: str, url: str) -> None:
@@ -202,17 +239,18 @@ def _drop_secret(name: str, entry: dict, *, what: str) -> None:
 
 
 @app.command("add")
+@with_field_options
 def add(name: NameArg,
-        provider: Annotated[str, typer.Option("--provider", help="gateway, pexip, mind or auvious")],
-        url: Url = None, app_id: AppId = None, conference: Conference = None, display_name: DisplayName = None,
-        client_id: ClientId = None, token_url: TokenUrl = None, ca_bundle: CaBundle = None,
+        provider: ProviderOpt,
+        ca_bundle: CaBundle = None,
         secret_stdin: SecretStdin = False, secret_store: SecretStore = None,
         protected: Annotated[bool, typer.Option("--protected", help="production: confirm every mutating "
                                                                     "command")] = False,
         default: Annotated[Optional[bool], typer.Option("--default/--no-default",
                                                         help="make it the provider's default profile "
                                                              "(the first one is)", show_default=False)] = None,
-        force: Annotated[bool, typer.Option("--force", help="replace an existing profile")] = False):
+        force: Annotated[bool, typer.Option("--force", help="replace an existing profile")] = False,
+        **given):
     """Add a profile.
 
     Required fields missing from the options are asked for on a terminal (exit 2 without one). The secret comes
@@ -222,8 +260,7 @@ def add(name: NameArg,
         raise UsageError(f"--provider: must be one of {', '.join(PROVIDERS)} (got {provider!r})")
     if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise UsageError(f"NAME: letters, digits, '-', '_' and '.' only (got {name!r})")
-    fields = _fields(url=url, app_id=app_id, conference=conference, display_name=display_name,
-                     client_id=client_id, token_url=token_url)
+    fields = _fields(**given)
     _check_fields(provider, fields)
     exists = f"use `confctl profile edit {name}` to change it, or --force to replace it"
     if name in config.load()["profiles"] and not force:
@@ -317,12 +354,12 @@ def show(name: NameArg):
 
 
 @app.command("edit")
-def edit(name: NameArg, url: Url = None, app_id: AppId = None, conference: Conference = None,
-         display_name: DisplayName = None, client_id: ClientId = None, token_url: TokenUrl = None,
+@with_field_options
+def edit(name: NameArg,
          ca_bundle: CaBundle = None, secret_stdin: SecretStdin = False, secret_store: SecretStore = None,
          protected: Annotated[Optional[bool], typer.Option("--protected/--unprotected",
                                                            help="mark or unmark as production",
-                                                           show_default=False)] = None):
+                                                           show_default=False)] = None, **given):
     """Change fields of a profile.
 
     --secret-stdin replaces its secret, --secret-store moves it; with nothing to change it exits 2 and writes
@@ -331,8 +368,7 @@ def edit(name: NameArg, url: Url = None, app_id: AppId = None, conference: Confe
 
     _, current = _load_entry(name)
     provider = current["provider"]
-    fields = _fields(url=url, app_id=app_id, conference=conference, display_name=display_name,
-                     client_id=client_id, token_url=token_url)
+    fields = _fields(**given)
     _check_fields(provider, fields)
     if not fields and ca_bundle is None and protected is None and secret_store is None and not secret_stdin:
         raise UsageError(f"nothing to change in profile {name!r}: nothing was written",

@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from confctl.core.config import Profile
     from confctl.core.http import Session
+    from confctl.core.vendor import FollowOptions
 
 
 @dataclass
@@ -110,6 +111,8 @@ class Provider:
         """One cheap authenticated call for `profile test`."""
         raise NotImplementedError
 
-    def follow(self, profile: "Profile", options: dict) -> Iterator[dict]:
-        """Yield event envelopes (confctl.core.events.envelope) until the stream ends."""
+    def follow(self, profile: "Profile", options: "FollowOptions") -> Iterator[dict]:
+        """Yield event envelopes (confctl.core.events.envelope) until the stream ends or `options.stop` is
+        set: the conferences to follow are `options.conference`, the vendor's own follow options (declared in
+        its spec) `options.get(name)`."""
         raise NotImplementedError(f"{self.name} has no event stream")

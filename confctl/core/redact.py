@@ -13,12 +13,18 @@ import threading
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 MASK = "<redacted>"
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "token", "x-api-key", "pin", "cookie",
-                            "set-cookie"})
-SECRET_QUERY = frozenset({"access_token", "token", "client_secret"})
-SECRET_FIELDS = frozenset({"client_secret", "token", "pin", "access_token", "refresh_token", "sso_token",
-                           "password", "api_key", "participant_token", "credential", "credentials", "secret",
-                           "id_token"})
+
+
+def _names(attr: str, common: set[str]) -> frozenset[str]:
+    """The names every vendor's spec declares secret (its headers, query or body fields), plus `common`."""
+    from confctl.core.registry import PROVIDERS
+
+    return frozenset(common | {n.lower() for spec in PROVIDERS.values() for n in getattr(spec, attr)})
+
+
+SECRET_HEADERS = _names("secret_headers", {"authorization", "proxy-authorization", "cookie", "set-cookie"})
+SECRET_QUERY = _names("secret_query", {"token"})
+SECRET_FIELDS = _names("secret_fields", {"password", "credential", "credentials", "secret"})
 # In a TURN/ICE server entry (Pexip request_token's `turn` list) the username is half of the credential.
 TURN_KEYS = frozenset({"turn", "turn_servers", "ice_servers", "iceservers"})
 TURN_FIELDS = frozenset({"username", "credential", "password"})

@@ -1,89 +1,59 @@
-"""The provider registry: cheap metadata only, so `confctl --help` imports no provider module."""
+"""The vendor registry: every package under `confctl.vendors` is a vendor, found by pkgutil; its `__init__`
+holds only its `VendorSpec` (cheap), so `confctl --help` imports no vendor implementation. Adding a vendor is
+adding a folder: no list of vendor names lives in the core."""
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+import pkgutil
+
+from confctl.core.vendor import EnvVar, Field, FollowOption, FollowOptions, VendorSpec
+
+ProviderInfo = VendorSpec  # the name the provider base and older code use
+
+__all__ = ["EnvVar", "Field", "FollowOption", "FollowOptions", "ProviderInfo", "VendorSpec", "PROVIDERS",
+           "get", "env_vars", "GLOBAL_ENV"]
+
+def discover() -> dict[str, VendorSpec]:
+    """name -> spec for every package in confctl.vendors that declares a SPEC."""
+    import confctl.vendors as vendors
+
+    found: dict[str, VendorSpec] = {}
+    for info in pkgutil.iter_modules(vendors.__path__):
+        if not info.ispkg or info.name.startswith("_"):
+            continue
+        spec = getattr(importlib.import_module(f"{vendors.__name__}.{info.name}"), "SPEC", None)
+        if isinstance(spec, VendorSpec):
+            if spec.name != info.name:
+                raise RuntimeError(f"confctl.vendors.{info.name}: its SPEC is named {spec.name!r}")
+            found[spec.name] = spec
+    return dict(sorted(found.items(), key=lambda kv: (kv[1].order, kv[0])))
 
 
-@dataclass(frozen=True)
-class Field:
-    """A profile field. Every field can also come from CONFCTL_<PROVIDER>_<FIELD> (DESIGN §4)."""
-
-    name: str
-    help: str
-    secret: bool = False
-    required: bool = True
-    default: str | None = None
+PROVIDERS: dict[str, VendorSpec] = discover()
 
 
-@dataclass(frozen=True)
-class ProviderInfo:
-    name: str
-    help: str
-    module: str
-    fields: tuple[Field, ...]
-
-    def env_var(self, field: str) -> str:
-        return f"CONFCTL_{self.name.upper()}_{field.upper()}"
-
-    @property
-    def secret_field(self) -> Field | None:
-        return next((f for f in self.fields if f.secret), None)
-
-    def load(self):
-        """The provider implementation (a `confctl.core.provider.Provider`)."""
-        return importlib.import_module(self.module).PROVIDER
-
-
-PROVIDERS: dict[str, ProviderInfo] = {
-    "gateway": ProviderInfo(
-        "gateway",
-        "Telephony conference gateway: rooms, playback, session join/leave/mute, webhooks.",
-        "confctl.vendors.gateway.provider",
-        (
-            Field("url", "gateway base URL, e.g. https://gateway.example.com"),
-            Field("app_id", "application id (X-App-ID)"),
-            Field("api_key", "API key (X-API-Key)", secret=True),
-        ),
-    ),
-    "pexip": ProviderInfo(
-        "pexip",
-        "Pexip Infinity client REST API v2: conferences, participants, breakouts, calls, live events.",
-        "confctl.vendors.pexip.provider",
-        (
-            Field("url", "Conferencing Node base URL, e.g. https://pexip.example.com"),
-            Field("conference", "conference alias, e.g. meet.alice"),
-            Field("display_name", "display name used when requesting a token", required=False,
-                  default="confctl"),
-            Field("pin", "host or guest PIN", secret=True, required=False),
-        ),
-    ),
-    "mind": ProviderInfo(
-        "mind",
-        "Mind API: conferences, participants, recordings, streaming, SIP, WebSocket events.",
-        "confctl.vendors.mind.provider",
-        (
-            Field("url", "API base URL", required=False, default="https://api.mind.com"),
-            Field("app_id", "application id"),
-            Field("token", "application token", secret=True),
-            Field("conference", "default conference id", required=False),
-        ),
-    ),
-    "auvious": ProviderInfo(
-        "auvious",
-        "Auvious RTC API: conferences, members, streams, metadata, long-poll events.",
-        "confctl.vendors.auvious.provider",
-        (
-            Field("url", "API base URL", required=False, default="https://auvious.video"),
-            Field("client_id", "OAuth 2.0 client id"),
-            Field("client_secret", "OAuth 2.0 client secret", secret=True),
-            Field("token_url", "OAuth 2.0 token URL (default: URL + /security/oauth/token)", required=False),
-            Field("conference", "default conference id for `events follow`", required=False),
-        ),
-    ),
-}
-
-
-def get(name: str) -> ProviderInfo:
+def get(name: str) -> VendorSpec:
     return PROVIDERS[name]
+
+
+# DESIGN §3 / §4: environment variables that belong to no vendor.
+GLOBAL_ENV = (
+    ("CONFCTL_PROFILE", "profile to use when --profile is not given"),
+    ("CONFCTL_OUTPUT", "output format when --output is not given: table, wide, json, jsonl, yaml or id"),
+    ("CONFCTL_DEBUG", "log every request and response to stderr, secrets elided (like --debug)"),
+    ("CONFCTL_NO_INPUT", "never prompt (like --no-input); also implied when stdin is not a terminal"),
+    ("NO_COLOR", "disable colors (honoured unless --color always)"),
+    ("CONFCTL_CONFIG_DIR", "relocate the configuration folder (default: the platform's user config "
+                           "directory + /confctl)"),
+    ("CONFCTL_KEYRING_TIMEOUT", "seconds to wait for the OS keyring before treating it as unusable"),
+)
+
+
+def env_vars() -> list[tuple[str, str]]:
+    """(variable, help) for every environment variable confctl reads: the global ones, then each vendor's
+    profile fields and extra variables (for the docs)."""
+    out = list(GLOBAL_ENV)
+    for spec in PROVIDERS.values():
+        out += spec.env_vars()
+    return out

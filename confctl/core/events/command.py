@@ -1,13 +1,13 @@
 """`confctl events follow` and each provider's `events` command: the shared options, one runner.
 
-Which options a provider takes is one table (OPTIONS): `confctl <provider> events --help` shows only that
-provider's, `confctl events follow --help` shows all of them, each marked with its provider. Everything —
+Which options a provider takes is declared in its spec (VendorSpec.follow_options): `confctl <provider> events
+--help` shows only that provider's, `confctl events follow --help` shows all of them, each marked with its provider. Everything —
 profiles, conferences and options — is checked before any source starts, so a mistake never leaves a
 webhook receiver or a token behind.
 
 `--conference` / `-c` (repeatable): `PROFILE:ID` (or `PROVIDER:ID`) goes to that profile (or to the followed
-profiles of that provider) only. A plain `ID` goes to the profiles whose provider takes a conference (pexip,
-mind, auvious; the gateway takes none) and that were not given one by name: when only one such profile is
+profiles of that provider) only. A plain `ID` goes to the profiles whose provider takes a conference (its spec's
+`takes_conference`; the gateway takes none) and that were not given one by name: when only one such profile is
 followed, to it; when several are, to those without a conference of their own (the profile's `conference`
 field) — and it is ambiguous, an error, when each of them has one. A profile left without a conference uses
 its `conference` field. It is an error (exit 2, nothing started) when a profile still has no conference, when
@@ -25,8 +25,6 @@ import typer
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                   help="Follow live events from one or more profiles, merged into one timeline.")
 
-TAKES_CONFERENCE = ("pexip", "mind", "auvious")
-
 TypeOpt = Annotated[Optional[list[str]], typer.Option(
     "--type", "-t", help="only events whose type matches this glob (repeatable)", show_default=False,
     metavar="GLOB")]
@@ -38,45 +36,55 @@ UntilOpt = Annotated[Optional[str], typer.Option("--until", help="stop after the
 ForwardOpt = Annotated[Optional[str], typer.Option("--forward-to", help="also POST each webhook to URL",
                                                    show_default=False, metavar="URL")]
 
-DEFAULT_LISTEN = "127.0.0.1:8099"
+def _takes_conference(provider: str) -> bool:
+    from confctl.core.registry import PROVIDERS
 
-# name -> (flags, metavar, help, providers, repeatable). The help is shown as is in a provider's own
-# `events --help`, and prefixed with the providers it applies to in `events follow --help`.
-OPTIONS = {
-    "conference": (("--conference", "-c"), "ID", None, TAKES_CONFERENCE, True),
-    "listen": (("--listen",), "HOST:PORT", f"address for the local webhook receiver (default {DEFAULT_LISTEN})",
-               ("gateway",), False),
-    "forward_to": (("--forward-to",), "URL", "also POST each webhook to URL", ("gateway",), False),
-    "cursor_file": (("--cursor-file",), "FILE", "persist the event version here so the next run resumes exactly",
-                    ("auvious",), False),
-    "save_frames": (("--save-frames",), "DIR", "fetch a JPEG into DIR for each presentation_frame",
-                    ("pexip",), False),
-}
-CONFERENCE_HELP = {
-    "pexip": "conference alias to follow (default: the profile's; repeatable)",
-    "mind": "conference id to follow, one WebSocket each (default: the profile's; repeatable)",
-    "auvious": "conference id to follow (default: the profile's conference, else the cursor file's; repeatable)",
-    None: "conference to follow: ID for every profile that takes one (pexip, mind, auvious), or PROFILE:ID / "
-          "PROVIDER:ID for one profile / provider only (default: each profile's conference field; repeatable)",
-}
+    spec = PROVIDERS.get(provider)
+    return bool(spec and spec.takes_conference)
 
 
-def _option(name: str, provider: str | None):
-    flags, metavar, help_text, providers, repeatable = OPTIONS[name]
-    if name == "conference":
-        help_text = CONFERENCE_HELP[provider]
-    elif provider is None:
-        help_text = f"[{', '.join(providers)}] {help_text}"
-    kind = Optional[list[str]] if repeatable else Optional[str]
-    return Annotated[kind, typer.Option(*flags, help=help_text, metavar=metavar, show_default=False)]
+def vendor_options() -> dict:
+    """name -> (FollowOption, providers declaring it): the options vendors add, from their specs. The help is
+    shown as is in a provider's own `events --help`, and prefixed with its providers in `events follow --help`."""
+    from confctl.core.registry import PROVIDERS
+
+    table: dict = {}
+    for spec in PROVIDERS.values():
+        for option in spec.follow_options:
+            table.setdefault(option.name, (option, []))[1].append(spec.name)
+    return table
+
+
+def _conference_option(provider: str | None):
+    from confctl.core.registry import PROVIDERS
+
+    if provider is not None:
+        help_text = PROVIDERS[provider].conference_help
+    else:
+        takers = ", ".join(n for n, spec in PROVIDERS.items() if spec.takes_conference)
+        help_text = (f"conference to follow: ID for every profile that takes one ({takers}), or PROFILE:ID / "
+                     "PROVIDER:ID for one profile / provider only (default: each profile's conference field; "
+                     "repeatable)")
+    return Annotated[Optional[list[str]], typer.Option("--conference", "-c", help=help_text, metavar="ID",
+                                                       show_default=False)]
+
+
+def _option(option, providers: list[str], provider: str | None):
+    help_text = option.help if provider is not None else f"[{', '.join(providers)}] {option.help}"
+    kind = Optional[list[option.type]] if option.multiple else Optional[option.type]
+    return Annotated[kind, typer.Option(*option.flags, help=help_text, metavar=option.metavar,
+                                        show_default=False)]
 
 
 def _command(provider: str | None, body):
     """A Typer command function taking the common options plus `provider`'s own (every one when None)."""
-    names = [n for n, spec in OPTIONS.items() if provider is None or provider in spec[3]]
     common = [("types", TypeOpt), ("count", CountOpt), ("timeout", TimeoutOpt), ("until", UntilOpt)]
+    if provider is None or _takes_conference(provider):
+        common.append(("conference", _conference_option(provider)))
+    own = [(name, _option(option, providers, provider)) for name, (option, providers) in vendor_options().items()
+           if provider is None or provider in providers]
     params = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=a)
-              for n, a in common + [(n, _option(n, provider)) for n in names]]
+              for n, a in common + own]
 
     def command(**kwargs):
         body(**kwargs)
@@ -140,14 +148,14 @@ def assign_conferences(profiles: list, values: list[str]) -> list[list[str]]:
         if not rest:
             raise ValidationError("--conference", f"{value!r} names no conference after the colon")
         for i in chosen:
-            if profiles[i].provider.name not in TAKES_CONFERENCE:
+            if not _takes_conference(profiles[i].provider.name):
                 raise ValidationError("--conference", f"{prefix!r} is a {profiles[i].provider.name} profile, "
                                                       "which takes no conference")
             given[i].append(rest)
     if plain:
-        takers = [i for i, p in enumerate(profiles) if p.provider.name in TAKES_CONFERENCE and not given[i]]
+        takers = [i for i, p in enumerate(profiles) if _takes_conference(p.provider.name) and not given[i]]
         if not takers:
-            if not any(p.provider.name in TAKES_CONFERENCE for p in profiles):
+            if not any(_takes_conference(p.provider.name) for p in profiles):
                 raise ValidationError("--conference", "none of the followed profiles takes a conference (the "
                                                       "gateway reports every room through its webhooks)")
             raise ValidationError("--conference", "every followed profile already has a PROFILE:ID conference; "
@@ -180,93 +188,67 @@ def _check_conference(profile, conference: str) -> None:
     path_segment(f"--conference (profile {profile.name!r})", conference)
 
 
-def plan(provider_names: list[str] | None, profile_names: list[str], options: dict) -> list[tuple]:
-    """Everything checked before anything starts: [(label, provider, profile, its own options)]."""
-    from confctl.core import config, output
-    from confctl.core.errors import UsageError, ValidationError
+def plan(provider_names: list[str] | None, profile_names: list[str], conference: list[str],
+         values: dict) -> list[tuple]:
+    """Everything checked before anything starts: [(label, provider, profile, its FollowOptions)]. `values`
+    holds the vendor follow options given on the command line, by name."""
+    import dataclasses
+
+    from confctl.core import config
+    from confctl.core.errors import UsageError
     from confctl.core.registry import PROVIDERS
+    from confctl.core.vendor import FollowOptions, load_ref
 
     data = config.load()
     resolved = [config.resolve(provider_name, name)
                 for provider_name, name in _targets(provider_names, profile_names, data)]
     followed = {p.provider.name for p in resolved}
-    for option, spec in OPTIONS.items():  # an option for a provider nobody follows is a mistake, not a no-op
-        if option != "conference" and options.get(option) is not None and not followed & set(spec[3]):
-            raise UsageError(f"{spec[0][0]} applies to {', '.join(spec[3])}, which is not being followed")
-    conferences = assign_conferences(resolved, list(options.get("conference") or []))
-    if options.get("listen") is not None:
-        from confctl.vendors.gateway.webhooks import parse_listen
+    declared = vendor_options()
+    for name, (option, providers) in declared.items():  # an option for a provider nobody follows is a mistake
+        if values.get(name) is not None and not followed & set(providers):
+            raise UsageError(f"{option.flag} applies to {', '.join(providers)}, which is not being followed")
+    conferences = assign_conferences(resolved, list(conference or []))
+    for name, (option, _) in declared.items():
+        if values.get(name) is not None and option.check:
+            load_ref(option.check)(values[name])
 
-        parse_listen(options["listen"])
-    if options.get("forward_to") is not None and not options["forward_to"].startswith(("http://", "https://")):
-        raise ValidationError("--forward-to", "must be an http:// or https:// URL")
-    cursor_conferences: list[str] = []
-    if options.get("cursor_file"):
-        if os.path.isdir(options["cursor_file"]):
-            raise ValidationError("--cursor-file", f"{options['cursor_file']} is a directory")
-        cursor_conferences = _cursor_conferences(options["cursor_file"])
-    if options.get("save_frames") and os.path.exists(options["save_frames"]) \
-            and not os.path.isdir(options["save_frames"]):
-        raise ValidationError("--save-frames", f"{options['save_frames']} exists and is not a directory")
-
-    sources, mind_sockets = [], {}
+    sources, seen = [], {}
     for profile, own_conferences in zip(resolved, conferences):
         kind = profile.provider.name
-        own = {"conference": own_conferences}
-        if kind in TAKES_CONFERENCE and not own["conference"]:
-            default = profile.get("conference") or (cursor_conferences if kind == "auvious" else None)
-            if not default:
-                fix = (f"`confctl profile edit {profile.name} --conference ID`" if profile.from_file
-                       else profile.provider.env_var("conference"))
-                raise UsageError(f"{kind} profile {profile.name!r}: no conference to follow",
-                                 hint=f"pass --conference ID (or -c {profile.name if profile.from_file else kind}"
-                                      f":ID), or set the profile's conference ({fix})")
-            own["conference"] = default if isinstance(default, list) else [default]
-        for conference in own["conference"]:
-            _check_conference(profile, conference)
-        for field in PROVIDERS[kind].fields:  # missing url/app id/key ... now, not after other sources started
+        spec = PROVIDERS[kind]
+        own = {o.name: (values.get(o.name) if values.get(o.name) is not None else o.default)
+               for o in spec.follow_options}
+        options = FollowOptions(conference=tuple(own_conferences), values=own)
+        if spec.takes_conference and not options.conference and profile.get("conference"):
+            options = dataclasses.replace(options, conference=(profile.get("conference"),))
+        for field in spec.fields:  # missing url/app id/key ... now, not after other sources started
             if not field.required or field.name == "conference":  # -c may stand in for the conference
                 continue
-            if field.secret and kind == "auvious" and os.environ.get("CONFCTL_AUVIOUS_TOKEN"):
-                continue  # an exported access token needs no client secret
+            if field.unless_env and os.environ.get(field.unless_env):
+                continue  # e.g. an exported access token needs no client secret
             profile.require(field.name)
-        if kind == "mind":
-            from confctl.vendors.mind.events import resume_window
-            from confctl.core.state import state
-
-            resume_window(profile, state.max_wait)  # a bad CONFCTL_MIND_RESUME_TIMEOUT is exit 2 now
-            # Two sockets for one Mind conference knock each other off (close 4001): follow each once.
-            keep = []
-            for conference in own["conference"]:
-                key = (profile.get("url"), profile.get("app_id"), conference)
-                if key in mind_sockets:
-                    output.warn(f"mind conference {conference} is already followed through profile "
-                                f"{mind_sockets[key]!r}; following it once")
-                    continue
-                mind_sockets[key] = profile.name
-                keep.append(conference)
-            if not keep:
-                continue
-            own["conference"] = keep
-        sources.append((f"{kind}/{profile.name}", PROVIDERS[kind].load(), profile, own))
+        if spec.follow_plan:
+            options = load_ref(spec.follow_plan)(profile, options, seen.setdefault(kind, {}))
+            if options is None:
+                continue  # the vendor has nothing more to follow for this profile
+        if spec.takes_conference and not options.conference:
+            fix = (f"`confctl profile edit {profile.name} --conference ID`" if profile.from_file
+                   else profile.provider.env_var("conference"))
+            raise UsageError(f"{kind} profile {profile.name!r}: no conference to follow",
+                             hint=f"pass --conference ID (or -c {profile.name if profile.from_file else kind}"
+                                  f":ID), or set the profile's conference ({fix})")
+        for one in options.conference:
+            _check_conference(profile, one)
+        sources.append((f"{kind}/{profile.name}", spec.load(), profile, options))
     return sources
 
 
-def _cursor_conferences(path: str) -> list[str]:
-    import json
-
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-        return [str(c) for c in data.get("conferences", {})]
-    except (OSError, ValueError, AttributeError):
-        return []  # missing (a first run) or unreadable: the follower reports it precisely
-
-
 def follow_profiles(provider_names: list[str] | None, profiles: list[str], *, types=None, count=None,
-                    timeout=None, until=None, conference=None, listen=None, forward_to=None, cursor_file=None,
-                    save_frames=None) -> None:
-    """Resolve and check every profile (several may be merged into one timeline), then run their sources."""
+                    timeout=None, until=None, conference=None, **values) -> None:
+    """Resolve and check every profile (several may be merged into one timeline), then run their sources.
+    `values`: the vendor follow options, by name."""
+    import dataclasses
+
     from confctl.core import output
     from confctl.core.events import runner
     from confctl.core.events.printer import Printer
@@ -276,15 +258,13 @@ def follow_profiles(provider_names: list[str] | None, profiles: list[str], *, ty
         raise UsageError("--count must be at least 1")
     if timeout is not None and timeout <= 0:
         raise UsageError("--timeout must be more than 0 seconds")
-    options = {"conference": conference or [], "listen": listen, "forward_to": forward_to,
-               "cursor_file": cursor_file, "save_frames": save_frames}
-    planned = plan(provider_names, profiles, options)
-    shared = {**options, "listen": listen or DEFAULT_LISTEN}
-    sources = [(label, (lambda prov, prof, own: lambda opts: prov.follow(prof, {**opts, **own}))(p, prof, own))
-               for label, p, prof, own in planned]
+    planned = plan(provider_names, profiles, list(conference or []), values)
+    # The runner hands each source its stop event; every provider gets its own typed FollowOptions.
+    sources = [(label, (lambda prov, prof, own: lambda shared: prov.follow(
+        prof, dataclasses.replace(own, stop=shared["stop"])))(p, prof, own)) for label, p, prof, own in planned]
     fmt = output.fmt()
     printer = Printer("jsonl" if fmt in ("json", "jsonl") else "table", types)
-    runner.run(sources, shared, printer, count=count, timeout=timeout, until=until)
+    runner.run(sources, {}, printer, count=count, timeout=timeout, until=until)
 
 
 def _follow_all(**kwargs):

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from confctl.core.sim.server import VENDORS, optional_module
+from confctl.core.sim.server import VENDORS, optional_ref
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
@@ -28,7 +28,7 @@ def serve(
     env_file: Annotated[Optional[str], typer.Option(
         "--env-file", help="also write the environment variables to FILE (mode 0600)", show_default=False)] = None,
 ):
-    """Run the simulators of all four APIs until interrupted; print ready-to-use environment variables."""
+    """Run the simulator of every vendor API until interrupted; print ready-to-use environment variables."""
     from confctl.core.sim.server import RunningSim, SimConfig
 
     config = SimConfig(gateway_webhook=gateway_webhook, cooldown_scale=cooldown_scale,
@@ -61,7 +61,13 @@ def serve(
         sim.stop()
 
 
-for _vendor in VENDORS:
-    _controls = optional_module(f"confctl.vendors.{_vendor}.sim.controls")
-    if _controls is not None:
-        app.add_typer(_controls.app, name=_vendor, help=f"Drive the {_vendor} simulator (for demos and tests).")
+def _add_controls() -> None:
+    from confctl.core.registry import PROVIDERS
+
+    for vendor in VENDORS:
+        controls = optional_ref(PROVIDERS[vendor].sim_controls)
+        if controls is not None:
+            app.add_typer(controls, name=vendor, help=f"Drive the {vendor} simulator (for demos and tests).")
+
+
+_add_controls()

@@ -3,22 +3,21 @@ runner that serves it on loopback (in the foreground for `confctl sim serve`, or
 
 from __future__ import annotations
 
-import importlib
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
 
-VENDORS = ("gateway", "pexip", "mind", "auvious")
+def _specs() -> dict:
+    from confctl.core.registry import PROVIDERS
 
-# Credentials the simulators accept. They are demo values, not secrets.
-CREDENTIALS = {
-    "gateway": {"app_id": "demo-app", "api_key": "demo-key"},
-    "pexip": {"conference": "meet.demo", "pin": "1234", "display_name": "confctl"},
-    "mind": {"app_id": "demo-app", "token": "demo-app-token", "conference": "demo-conference",
-             "participant_token": "demo-participant-token"},  # John Doe's, in the doc's example conference
-    "auvious": {"client_id": "demo-client", "client_secret": "demo-secret"},
-}
+    return {name: spec for name, spec in PROVIDERS.items() if spec.sim_app}
+
+
+VENDORS = tuple(_specs())  # every vendor whose spec declares a simulator
+
+# Credentials the simulators accept, from each vendor's spec. They are demo values, not secrets.
+CREDENTIALS = {name: dict(spec.sim_credentials) for name, spec in _specs().items()}
 
 
 @dataclass
@@ -36,13 +35,30 @@ class SimConfig:
     vendors: tuple = VENDORS          # which simulators to mount
     extra: dict = field(default_factory=dict)
 
+    def __getattr__(self, name: str):
+        """A knob named after a vendor ("<vendor>_webhook") that this config does not define is unset
+        (None), so a new vendor's simulator runs with its defaults; `extra` may set it."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        extra = self.__dict__.get("extra") or {}
+        if name in extra:
+            return extra[name]
+        if name.split("_", 1)[0] in VENDORS:
+            return None
+        raise AttributeError(name)
 
-def optional_module(name: str):
-    """Import a vendor module that may not exist (a simulator or its controls); None when it does not."""
+
+def optional_ref(ref: str | None):
+    """Load a vendor's "module:attr" reference (its simulator app or controls) that may not exist; None when
+    its module does not."""
+    from confctl.core.vendor import load_ref
+
+    if not ref:
+        return None
     try:
-        return importlib.import_module(name)
+        return load_ref(ref)
     except ModuleNotFoundError as exc:
-        if exc.name != name:
+        if exc.name != ref.partition(":")[0]:
             raise  # the module exists but something it imports is missing: a real error
         return None
 
@@ -57,11 +73,12 @@ def build_app(config: SimConfig):
 
     routes = [Route("/", index)]
     mounted = []
+    specs = _specs()
     for vendor in config.vendors:
-        module = optional_module(f"confctl.vendors.{vendor}.sim.app")
-        if module is None:
+        create_app = optional_ref(specs[vendor].sim_app) if vendor in specs else None
+        if create_app is None:
             continue
-        routes.append(Mount(f"/{vendor}", app=module.create_app(config)))
+        routes.append(Mount(f"/{vendor}", app=create_app(config)))
         mounted.append(vendor)
     app = Starlette(routes=routes)
     app.state.vendors = mounted

@@ -219,11 +219,11 @@ class Poller:
 
 def follow(provider, profile, options):
     """Event source for `events follow` / `auvious events` (see confctl.core.events.runner)."""
-    stop: threading.Event = options["stop"]
-    cursor = CursorFile(options["cursor_file"]).open() if options.get("cursor_file") else None
+    stop: threading.Event = options.stop
+    cursor = CursorFile(options.get("cursor_file")).open() if options.get("cursor_file") else None
     halt = threading.Event()
     try:
-        conferences = list(dict.fromkeys(options.get("conference") or []))
+        conferences = list(dict.fromkeys(options.conference))
         if not conferences and cursor is not None:
             conferences = cursor.conferences()
         if not conferences and profile.get("conference"):

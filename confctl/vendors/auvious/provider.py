@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from confctl.core.http import Session
 from confctl.core.provider import Provider
-from confctl.core.registry import PROVIDERS
+from . import SPEC
 from confctl.core.redact import MASK
 
 
@@ -115,7 +115,7 @@ class AuviousSession(Session):
 
 
 class Auvious(Provider):
-    info = PROVIDERS["auvious"]
+    info = SPEC
     group_help = {
         "conference": "Conferences: create, show, list active, join, leave, end, send events, poll events.",
         "conference metadata": "Conference metadata: set or remove a key.",
@@ -156,3 +156,27 @@ class Auvious(Provider):
 
 
 PROVIDER = Auvious()
+
+
+def check_cursor_file(value: str) -> None:
+    import os
+
+    if os.path.isdir(value):
+        from confctl.core.errors import ValidationError
+
+        raise ValidationError("--cursor-file", f"{value} is a directory")
+
+
+def plan_follow(profile, options, seen: dict):
+    """`events follow` planning: with no conference given nor in the profile, follow the cursor file's."""
+    if options.conference or not options.get("cursor_file"):
+        return options
+    import dataclasses
+    import json
+
+    try:
+        with open(options.get("cursor_file"), encoding="utf-8") as fh:
+            conferences = tuple(str(c) for c in json.load(fh).get("conferences", {}))
+    except (OSError, ValueError, AttributeError):
+        conferences = ()  # missing (a first run) or unreadable: the follower reports it precisely
+    return dataclasses.replace(options, conference=conferences)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from confctl.core.http import Session
 from confctl.core.provider import Provider
-from confctl.core.registry import PROVIDERS
+from . import SPEC
 
 
 class GatewaySession(Session):
@@ -27,7 +27,7 @@ class GatewaySession(Session):
 
 
 class Gateway(Provider):
-    info = PROVIDERS["gateway"]
+    info = SPEC
     group_help = {
         "room": "Conference rooms: create, list, show, delete, play audio.",
         "session": "Call sessions: join a room, leave, mute, unmute (in bulk).",
@@ -59,3 +59,11 @@ class Gateway(Provider):
 
 
 PROVIDER = Gateway()
+
+
+def check_forward_to(value: str) -> None:
+    """`events follow --forward-to URL`: checked before the receiver starts."""
+    if not value.startswith(("http://", "https://")):
+        from confctl.core.errors import ValidationError
+
+        raise ValidationError("--forward-to", "must be an http:// or https:// URL")

@@ -110,13 +110,14 @@ class Receiver:
 
 
 def follow(profile, options):
-    """Event source for `events follow`: run the receiver until options['stop'] is set."""
+    """Event source for `events follow` (options: a confctl.core.vendor.FollowOptions): run the receiver until
+    options.stop is set."""
     host, port = parse_listen(options.get("listen") or "127.0.0.1:8099")
     from confctl.core import output
 
     with Receiver(host, port, options.get("forward_to")) as receiver:
         output.note(f"listening for gateway webhooks on {receiver.address}/ (point the gateway there)")
-        stop = options["stop"]
+        stop = options.stop
         while not stop.is_set():
             try:
                 body = receiver.events.get(timeout=0.25)
@@ -142,6 +143,8 @@ def register(group: typer.Typer) -> None:
         profile = config.resolve("gateway", state.profile)
         fmt = output.fmt()
         printer = Printer("jsonl" if fmt in ("json", "jsonl") else "table", types)
-        options = {"listen": f"{host}:{port}", "forward_to": forward_to}
-        runner.run([("gateway", lambda opts: follow(profile, opts))], options, printer, count=count,
-                   timeout=timeout, until=until)
+        from confctl.core.vendor import FollowOptions
+
+        values = {"listen": f"{host}:{port}", "forward_to": forward_to}
+        runner.run([("gateway", lambda shared: follow(profile, FollowOptions(stop=shared["stop"], values=values)))],
+                   {}, printer, count=count, timeout=timeout, until=until)

@@ -317,14 +317,14 @@ def resume_window(profile, max_wait: float) -> float:
 
 def follow(profile, options):
     """Event source for `events follow`: one socket per conference (the doc's rule), merged."""
-    conferences = list(options.get("conference") or [])
+    conferences = list(options.conference)
     if not conferences:
         default = profile.get("conference")
         if not default:
             raise UsageError("no conference to follow", hint="pass --conference ID (repeatable) or set the "
                                                              "profile's conference field")
         conferences = [default]
-    stop = options["stop"]
+    stop = options.stop
     if len(conferences) == 1:
         yield from ConferenceFollower(profile, conferences[0], stop).run()
         return

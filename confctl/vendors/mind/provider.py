@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from confctl.core.http import Session
 from confctl.core.provider import Provider
-from confctl.core.registry import PROVIDERS
+from . import SPEC
 
 from . import tokens
 
@@ -82,7 +82,7 @@ class MindSession(Session):
 
 
 class Mind(Provider):
-    info = PROVIDERS["mind"]
+    info = SPEC
     group_help = {
         "conference": "Conferences: create, show (with participants), update, delete.",
         "recording": "Recordings: start, stop, download the video or preview, read the transcription.",
@@ -157,3 +157,29 @@ class Mind(Provider):
 
 
 PROVIDER = Mind()
+
+
+def plan_follow(profile, options, seen: dict):
+    """`events follow` planning: a bad CONFCTL_MIND_RESUME_TIMEOUT is exit 2 before anything starts, and two
+    sockets for one Mind conference knock each other off (close 4001), so each is followed once (`seen` is
+    shared by the followed mind profiles)."""
+    import dataclasses
+
+    from confctl.core import output
+    from confctl.core.state import state
+
+    from .events import resume_window
+
+    resume_window(profile, state.max_wait)
+    if not options.conference:
+        return options  # the core says there is nothing to follow
+    keep = []
+    for conference in options.conference:
+        key = (profile.get("url"), profile.get("app_id"), conference)
+        if key in seen:
+            output.warn(f"mind conference {conference} is already followed through profile {seen[key]!r}; "
+                        "following it once")
+            continue
+        seen[key] = profile.name
+        keep.append(conference)
+    return dataclasses.replace(options, conference=tuple(keep)) if keep else None

@@ -31,6 +31,7 @@ from confctl.core.errors import AuthError, ConfctlError, NotFoundError, StreamEn
 from confctl.core.events import envelope
 from confctl.core.events.envelope import now_iso
 from confctl.core.http import backoff
+from confctl.core.vendor import FollowOptions
 
 from .token import conference_path
 
@@ -133,11 +134,11 @@ def open_stream(session, alias: str, *, retry: bool = True):
         raise session.error(response)
 
 
-def follow_conference(session, alias: str, options: dict, profile_name: str):
-    """Yield envelopes for one conference until options["stop"] is set; raise StreamEnded if it cannot resume."""
-    stop: threading.Event = options["stop"]
+def follow_conference(session, alias: str, options, profile_name: str):
+    """Yield envelopes for one conference until options.stop is set; raise StreamEnded if it cannot resume."""
+    stop: threading.Event = options.stop
     resume_timeout = float(options.get("resume_timeout") or session.profile.get("resume_timeout") or 120)
-    frames_dir = Path(options["save_frames"]) if options.get("save_frames") else None
+    frames_dir = Path(options.get("save_frames")) if options.get("save_frames") else None
     if frames_dir:
         frames_dir.mkdir(parents=True, exist_ok=True)
     roster = Roster()
@@ -310,11 +311,11 @@ def _save_frame(session, alias: str, event_id: str | None, folder: Path) -> str 
     return str(target)
 
 
-def follow(profile, options: dict):
+def follow(profile, options):
     """Provider.follow: one conference, or several merged (each with its own token)."""
     from .provider import PexipSession
 
-    aliases = list(options.get("conference") or []) or [profile.require("conference")]
+    aliases = list(options.conference) or [profile.require("conference")]
     if len(aliases) == 1:
         with PexipSession(profile) as session:
             yield from follow_conference(session, aliases[0], options, profile.name)
@@ -327,7 +328,7 @@ def follow(profile, options: dict):
                 yield from follow_conference(session, alias, options, profile.name)
         return run
 
-    yield from merge([source(a) for a in aliases], options["stop"])
+    yield from merge([source(a) for a in aliases], options.stop)
 
 
 def listen(session, alias: str, *, stop: threading.Event | None = None) -> tuple[queue.Queue, threading.Event]:
@@ -339,7 +340,8 @@ def listen(session, alias: str, *, stop: threading.Event | None = None) -> tuple
 
     def run():
         try:
-            for env in follow_conference(session, alias, {"stop": stop}, session.profile.name):
+            for env in follow_conference(session, alias, FollowOptions(conference=(alias,), stop=stop),
+                                         session.profile.name):
                 ready.set()
                 q.put(env)
         except BaseException as exc:  # noqa: BLE001

@@ -11,7 +11,7 @@ from confctl.core import output
 from confctl.core.errors import ApiError
 from confctl.core.http import Session
 from confctl.core.provider import Provider
-from confctl.core.registry import PROVIDERS
+from . import SPEC
 from confctl.core.spec import LOCAL, Param
 
 from .rules import room_ref
@@ -220,7 +220,7 @@ def _invalid_token(response) -> bool:
 
 
 class Pexip(Provider):
-    info = PROVIDERS["pexip"]
+    info = SPEC
     group_help = {
         "token": "Request (and keep), refresh, release confctl's token.",
         "conference": "Control the conference: lock, mute, layouts, dial.",
@@ -306,3 +306,11 @@ def unwrap(body, what: str = "request"):
 
 PROVIDER = Pexip()
 _terminate_like_ctrl_c()  # imported only when a pexip command (or follower) runs, in the main thread
+
+
+def check_save_frames(value: str) -> None:
+    """`events follow --save-frames DIR`: checked before any stream starts (created when the first frame comes)."""
+    if os.path.exists(value) and not os.path.isdir(value):
+        from confctl.core.errors import ValidationError
+
+        raise ValidationError("--save-frames", f"{value} exists and is not a directory")

@@ -131,6 +131,8 @@ def register(app: typer.Typer) -> None:
         from confctl.core.state import state
 
         from .provider import PexipSession
+        from confctl.core.vendor import FollowOptions
+
         from .events import follow_conference
 
         profile = config.resolve("pexip", state.profile)
@@ -150,7 +152,7 @@ def register(app: typer.Typer) -> None:
 
                 live = Live(view.table(alias), console=output.console(), auto_refresh=False, transient=False)
                 live.start()
-            events = follow_conference(session, alias, {"stop": stop}, profile.name)
+            events = follow_conference(session, alias, FollowOptions(conference=(alias,), stop=stop), profile.name)
             result: list = []
             error: list = []
 

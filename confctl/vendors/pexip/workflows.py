@@ -226,6 +226,8 @@ def events(call):
     from confctl.core.events import runner
     from confctl.core.events.printer import Printer
 
+    from confctl.core.vendor import FollowOptions
+
     from .events import follow_conference
 
     v = call.values
@@ -233,9 +235,9 @@ def events(call):
     printer = Printer("jsonl" if fmt in ("json", "jsonl") else "table", v.get("types"))
     alias = call.path_values["alias"]
 
-    def source(opts):
-        return follow_conference(call.session, alias, {**opts, "save_frames": v.get("save_frames")},
-                                 call.profile.name)
+    def source(shared):
+        options = FollowOptions(conference=(alias,), stop=shared["stop"], values={"save_frames": v.get("save_frames")})
+        return follow_conference(call.session, alias, options, call.profile.name)
 
     runner.run([(f"pexip/{alias}", source)], {}, printer, count=v.get("count"), timeout=v.get("timeout"),
                until=v.get("until"))

@@ -1,0 +1,146 @@
+"""What a vendor declares about itself, once: `confctl/vendors/<name>/__init__.py` holds one `VendorSpec`.
+
+The core builds everything vendor-specific from these specs: `profile add/edit` flags, `events follow`
+options, `sim serve` mounts and `confctl sim <vendor>` groups, `-o id` keys, redaction and the documented
+environment variables. A spec is cheap data: the implementation (the Provider subclass, the simulator, its
+helper commands) is named by a lazy "module:attr" reference and imported only when a command needs it, so
+`confctl --help` imports no vendor implementation.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+def load_ref(ref: str) -> Any:
+    """Import a "package.module:attr" reference."""
+    module, _, attr = ref.partition(":")
+    obj = importlib.import_module(module)
+    for part in attr.split(".") if attr else ():
+        obj = getattr(obj, part)
+    return obj
+
+
+@dataclass(frozen=True)
+class Field:
+    """A profile field. Every field can also come from its environment variable, CONFCTL_<VENDOR>_<FIELD>
+    unless `env` says otherwise (DESIGN §4); `profile add/edit` take it as --kebab-name unless `flag` says
+    otherwise (the secret field is never a flag: it comes from a prompt or --secret-stdin)."""
+
+    name: str
+    help: str
+    secret: bool = False
+    required: bool = True
+    default: str | None = None
+    flag: str | None = None
+    env: str | None = None
+    unless_env: str | None = None  # not needed when this variable is set (e.g. an exported access token)
+
+    @property
+    def cli_flag(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """An environment variable the vendor reads besides its profile fields (documented with its help)."""
+
+    name: str
+    help: str
+    secret: bool = False
+
+
+@dataclass(frozen=True)
+class FollowOption:
+    """An option a vendor adds to `events follow` (and to `confctl <vendor> events`). `check`, a lazy
+    "module:attr" reference to fn(value) -> None raising a ConfctlError, validates the value before any
+    event source starts (exit 2, nothing started)."""
+
+    name: str
+    flags: tuple[str, ...]
+    help: str
+    metavar: str | None = None
+    type: type = str
+    default: Any = None
+    multiple: bool = False
+    check: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return self.flags[0]
+
+
+@dataclass(frozen=True)
+class FollowOptions:
+    """What `Provider.follow(profile, options)` gets: the conferences to follow (from -c or the profile),
+    the event that tells it to stop, and the values of the follow options its spec declares, by name."""
+
+    conference: tuple[str, ...] = ()
+    stop: threading.Event = field(default_factory=threading.Event)
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The value of one of the vendor's declared follow options (its default when not given)."""
+        value = self.values.get(name)
+        return default if value is None else value
+
+
+@dataclass(frozen=True)
+class VendorSpec:
+    """Everything the core needs to know about one vendor."""
+
+    name: str
+    help: str
+    provider: str  # "module:attr" of the Provider instance
+    fields: tuple[Field, ...]
+    env: tuple[EnvVar, ...] = ()
+    order: int = 100  # place in help and tables (then by name)
+    title: str = ""  # how the root help names it (default: the name, capitalised)
+    # `events follow`: does -c/--conference apply (and its help in `confctl <vendor> events`), the extra
+    # options, and an optional plan hook "module:attr" -> fn(profile, FollowOptions) -> FollowOptions | None
+    # run for each followed profile before anything starts (return None to follow nothing more for it).
+    takes_conference: bool = True
+    conference_help: str = "conference id to follow (default: the profile's; repeatable)"
+    follow_options: tuple[FollowOption, ...] = ()
+    follow_plan: str | None = None
+    # The simulator: "module:attr" of create_app(config), of the `confctl sim <vendor>` Typer app, and the
+    # (demo, not secret) credentials it accepts, as profile field -> value.
+    sim_app: str | None = None
+    sim_controls: str | None = None
+    sim_credentials: Mapping[str, str] = field(default_factory=dict)
+    # `-o id`: the keys that identify one of this vendor's items; redaction: its secret header, query and
+    # body field names.
+    id_keys: tuple[str, ...] = ()
+    secret_headers: tuple[str, ...] = ()
+    secret_query: tuple[str, ...] = ()
+    secret_fields: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if not self.title:
+            object.__setattr__(self, "title", self.name.capitalize())
+
+    def env_var(self, field_name: str) -> str:
+        declared = next((f.env for f in self.fields if f.name == field_name and f.env), None)
+        return declared or f"CONFCTL_{self.name.upper()}_{field_name.upper()}"
+
+    @property
+    def secret_field(self) -> Field | None:
+        return next((f for f in self.fields if f.secret), None)
+
+    @property
+    def module(self) -> str:
+        return self.provider.partition(":")[0]
+
+    def load(self):
+        """The provider implementation (a `confctl.core.provider.Provider`)."""
+        return load_ref(self.provider)
+
+    def env_vars(self) -> list[tuple[str, str]]:
+        """(variable, help) for each profile field and each extra variable of this vendor."""
+        out = [(self.env_var(f.name), f"{self.name}: {f.help}" + ("; secret" if f.secret else ""))
+               for f in self.fields]
+        return out + [(e.name, f"{self.name}: {e.help}" + ("; secret" if e.secret else "")) for e in self.env]
+

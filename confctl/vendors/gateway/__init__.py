@@ -1,0 +1,31 @@
+"""The telephony conference gateway: what the core needs to know, and nothing heavy (see confctl.core.vendor).
+The implementation is in provider.py (session and auth), endpoints.py, workflows.py, webhooks.py and sim/."""
+
+from confctl.core.vendor import Field, FollowOption, VendorSpec
+
+SPEC = VendorSpec(
+    name="gateway",
+    title="telephony-gateway",
+    order=10,
+    help="Telephony conference gateway: rooms, playback, session join/leave/mute, webhooks.",
+    provider="confctl.vendors.gateway.provider:PROVIDER",
+    fields=(
+        Field("url", "gateway base URL, e.g. https://gateway.example.com"),
+        Field("app_id", "application id (X-App-ID)"),
+        Field("api_key", "API key (X-API-Key)", secret=True),
+    ),
+    takes_conference=False,  # the gateway reports every room through its webhooks
+    follow_options=(
+        FollowOption("listen", ("--listen",), "address for the local webhook receiver (default 127.0.0.1:8099)",
+                     metavar="HOST:PORT", default="127.0.0.1:8099",
+                     check="confctl.vendors.gateway.webhooks:parse_listen"),
+        FollowOption("forward_to", ("--forward-to",), "also POST each webhook to URL", metavar="URL",
+                     check="confctl.vendors.gateway.provider:check_forward_to"),
+    ),
+    sim_app="confctl.vendors.gateway.sim.app:create_app",
+    sim_controls="confctl.vendors.gateway.sim.controls:app",
+    sim_credentials={"app_id": "demo-app", "api_key": "demo-key"},
+    id_keys=("room_id",),
+    secret_headers=("x-api-key",),
+    secret_fields=("api_key",),
+)

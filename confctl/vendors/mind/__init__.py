@@ -1,0 +1,30 @@
+"""The Mind API: what the core needs to know, and nothing heavy (see confctl.core.vendor). The implementation is
+in provider.py (session and auth), tokens.py, endpoints.py, events.py and sim/."""
+
+from confctl.core.vendor import EnvVar, Field, VendorSpec
+
+SPEC = VendorSpec(
+    name="mind",
+    order=30,
+    help="Mind API: conferences, participants, recordings, streaming, SIP, WebSocket events.",
+    provider="confctl.vendors.mind.provider:PROVIDER",
+    fields=(
+        Field("url", "API base URL", required=False, default="https://api.mind.com"),
+        Field("app_id", "application id"),
+        Field("token", "application token", secret=True),
+        Field("conference", "default conference id", required=False),
+    ),
+    env=(
+        EnvVar("CONFCTL_MIND_PARTICIPANT_TOKEN", "participant token for participant-only operations", secret=True),
+        EnvVar("CONFCTL_MIND_RESUME_TIMEOUT", "seconds an event stream keeps reconnecting before exit 9 "
+                                              "(default: --max-wait)"),
+    ),
+    conference_help="conference id to follow, one WebSocket each (default: the profile's; repeatable)",
+    follow_plan="confctl.vendors.mind.provider:plan_follow",
+    sim_app="confctl.vendors.mind.sim.app:create_app",
+    sim_controls="confctl.vendors.mind.sim.controls:app",
+    sim_credentials={"app_id": "demo-app", "token": "demo-app-token", "conference": "demo-conference",
+                     "participant_token": "demo-participant-token"},  # John Doe's, in the doc's example
+    id_keys=("conferenceId",),
+    secret_fields=("token", "participant_token"),
+)

@@ -1,0 +1,39 @@
+"""Pexip Infinity (client REST API v2): what the core needs to know, and nothing heavy (see
+confctl.core.vendor). The implementation is in provider.py (session, tokens), endpoints.py, events.py and sim/."""
+
+from confctl.core.vendor import EnvVar, Field, FollowOption, VendorSpec
+
+SPEC = VendorSpec(
+    name="pexip",
+    order=20,
+    help="Pexip Infinity client REST API v2: conferences, participants, breakouts, calls, live events.",
+    provider="confctl.vendors.pexip.provider:PROVIDER",
+    fields=(
+        Field("url", "Conferencing Node base URL, e.g. https://pexip.example.com"),
+        Field("conference", "conference alias, e.g. meet.alice"),
+        Field("display_name", "display name used when requesting a token", required=False, default="confctl"),
+        Field("pin", "host or guest PIN", secret=True, required=False),
+    ),
+    env=(
+        EnvVar("CONFCTL_PEXIP_CONFERENCE_EXTENSION", "conference extension sent when requesting a token "
+                                                     "(Virtual Reception / extension lookups)"),
+        EnvVar("CONFCTL_PEXIP_CHOSEN_IDP", "SSO identity provider UUID to sign in with"),
+        EnvVar("CONFCTL_PEXIP_SSO_TOKEN", "SSO token sent when requesting a token", secret=True),
+        EnvVar("CONFCTL_PEXIP_CALL_TAG", "call tag of confctl's own participant (default: confctl)"),
+        EnvVar("CONFCTL_PEXIP_RESUME_TIMEOUT", "seconds an event stream keeps trying to resume before exit 9 "
+                                               "(default: 120)"),
+        EnvVar("CONFCTL_PEXIP_TOKEN", "a token obtained by other means (e.g. the steps a dry run prints), used "
+                                      "as is", secret=True),
+    ),
+    conference_help="conference alias to follow (default: the profile's; repeatable)",
+    follow_options=(
+        FollowOption("save_frames", ("--save-frames",), "fetch a JPEG into DIR for each presentation_frame",
+                     metavar="DIR", check="confctl.vendors.pexip.provider:check_save_frames"),
+    ),
+    sim_app="confctl.vendors.pexip.sim.app:create_app",
+    sim_controls="confctl.vendors.pexip.sim.controls:app",
+    sim_credentials={"conference": "meet.demo", "pin": "1234", "display_name": "confctl"},
+    id_keys=("participant_uuid",),
+    secret_headers=("token", "pin"),
+    secret_fields=("token", "pin", "sso_token"),
+)

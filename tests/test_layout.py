@@ -1,0 +1,78 @@
+"""The layout names the architecture: the core never imports a vendor (vendors are found by the registry),
+and `confctl --help` stays cheap: it reads each vendor's spec, and imports no vendor implementation, httpx or
+keyring."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import confctl
+
+PACKAGE = Path(confctl.__file__).resolve().parent
+
+
+def _imports(path: Path) -> list[str]:
+    """Absolute names of the modules a file imports (relative imports resolved against its package)."""
+    package = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if path.name != "__init__.py":
+        package = package.rpartition(".")[0]
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([node.module] if node.module else []))
+            names.append(base)
+            names += [f"{base}.{alias.name}" for alias in node.names]
+    return names
+
+
+def test_no_core_module_imports_a_vendor():
+    core = sorted((PACKAGE / "core").rglob("*.py")) + [PACKAGE / "cli.py"]
+    assert len(core) > 10
+    # The registry imports the `confctl.vendors` package itself to list its folders; nothing imports a vendor.
+    upward = {str(p.relative_to(PACKAGE)): name for p in core for name in _imports(p)
+              if name.startswith("confctl.vendors.")}
+    assert upward == {}
+
+
+def test_each_vendor_init_holds_only_its_spec():
+    """A vendor's __init__ imports nothing but the spec types (so discovery is cheap)."""
+    vendors = [p for p in (PACKAGE / "vendors").iterdir() if (p / "__init__.py").is_file()]
+    assert {p.name for p in vendors} >= {"gateway", "pexip", "mind", "auvious"}
+    for folder in vendors:
+        names = _imports(folder / "__init__.py")
+        assert set(names) <= {"confctl.core.vendor"} | {f"confctl.core.vendor.{n}" for n in
+                                                       ("VendorSpec", "Field", "EnvVar", "FollowOption")}, folder
+        assert (folder / "provider.py").is_file(), folder
+
+
+def test_help_imports_no_vendor_implementation_httpx_or_keyring():
+    code = ("import sys, json\nfrom confctl.cli import main\nimport io, contextlib\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n    code = main(['--help'])\n"
+            "print(json.dumps([code, sorted(sys.modules)]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    code, modules = json.loads(out.stdout)
+    assert code == 0
+    assert [m for m in modules if m.split(".")[0] in ("httpx", "keyring")] == []
+    vendor_modules = {m for m in modules if m.startswith("confctl.vendors.")}
+    assert vendor_modules == {"confctl.vendors.gateway", "confctl.vendors.pexip", "confctl.vendors.mind",
+                              "confctl.vendors.auvious"}  # the four specs, nothing else
+
+
+def test_the_registry_discovers_the_vendors_from_their_specs():
+    from confctl.core import registry
+
+    assert list(registry.PROVIDERS) == ["gateway", "pexip", "mind", "auvious"]
+    for name, spec in registry.PROVIDERS.items():
+        assert spec.name == name and spec.load().info is spec
+    documented = dict(registry.env_vars())
+    assert "CONFCTL_PEXIP_CALL_TAG" in documented and "CONFCTL_GATEWAY_API_KEY" in documented
+    assert documented["CONFCTL_AUVIOUS_TOKEN"].endswith("; secret")
