@@ -42,6 +42,16 @@ def int_range(lo: int | None, hi: int | None) -> Rule:
 number_range = int_range
 
 
+def non_negative(field, value):
+    """0 or more: the one rule (and message) for counts, versions, indexes and priorities of every vendor."""
+    if value is not None and value < 0:
+        raise ValidationError(field, "must be 0 or more", value)
+    return value
+
+
+non_negative.describe = ">= 0"
+
+
 def choice(*allowed: str, case: bool = True) -> Rule:
     def check(field, value):
         vals = value if isinstance(value, (list, tuple)) else [value]

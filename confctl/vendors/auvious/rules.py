@@ -12,7 +12,7 @@ import sys
 from datetime import datetime, timezone
 
 from confctl.core.errors import ValidationError
-from confctl.core.validate import parse_json
+from confctl.core.validate import non_negative, parse_json  # noqa: F401 (shared rule)
 
 # "begin with capital, end with Event, and use camel case of at least a noun and a verb"
 EVENT_TYPE = re.compile(r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+Event")
@@ -194,15 +194,6 @@ def string_values(field, value):
         if not isinstance(v, str):
             raise ValidationError(field, f"values must be strings here (key {key!r})")
     return value
-
-
-def non_negative(field, value):
-    if value is not None and value < 0:
-        raise ValidationError(field, "must not be negative", value)
-    return value
-
-
-non_negative.describe = ">= 0"
 
 
 def positive_int32(field, value):

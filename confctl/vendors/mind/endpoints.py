@@ -19,7 +19,7 @@ from confctl.core.spec import BODY, LOCAL, PATH, QUERY, Alias, Endpoint, Param
 from confctl.core.validate import int_range, is_uuid, url
 
 from . import workflows
-from .rules import ADDRESSEE, MIN_ZERO, PATH_ID, PROXY_URI, SIP_ADDRESS
+from .rules import ADDRESSEE, PATH_ID, PROXY_URI, SIP_ADDRESS, non_negative
 
 LAYOUTS = ("mosaic", "selector", "presenting_mosaic", "presenting_selector")
 ROLES = ("moderator", "presenter", "speaker", "attendee")
@@ -62,7 +62,7 @@ def streaming(example: str = EX_STREAM, bulk: bool = False) -> Param:
 
 layout = Param("layout", BODY, choices=LAYOUTS, help="video layout")
 role = Param("role", BODY, choices=ROLES, help="participant role")
-priority = Param("priority", BODY, type="float", rule=MIN_ZERO, help="priority (a number >= 0)")
+priority = Param("priority", BODY, type="float", rule=non_negative, help="priority (a number >= 0)")
 name = Param("name", BODY, help="display name")
 wait = (
     Param("wait", LOCAL, type="bool", flag="--wait", help="poll until the transcription is complete (200)"),
@@ -172,7 +172,7 @@ ENDPOINTS = (
         "Create a participant (application token only). Its participant token is shown only with --show-token "
         "or written to --token-file (mode 0600); it cannot be fetched again.",
         params=(app, conf(), Param("name", BODY, help="display name", example="John Doe"),
-                Param("priority", BODY, type="float", rule=MIN_ZERO, help="priority (a number >= 0)", example=1),
+                Param("priority", BODY, type="float", rule=non_negative, help="priority (a number >= 0)", example=1),
                 Param("role", BODY, choices=ROLES, help="role (server default: speaker)", example="speaker"),
                 Param("layout", BODY, choices=LAYOUTS, help="layout (deprecated; default: the conference's)"),
                 Param("show_token", LOCAL, type="bool", flag="--show-token",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from confctl.core.errors import ValidationError
-from confctl.core.validate import pattern
+from confctl.core.validate import non_negative, pattern  # noqa: F401 (shared rule)
 
 _URI = r"sips?:[^\s<>@]+(?:@[^\s<>@]+)?"
 
@@ -23,15 +23,6 @@ PROXY_URI = pattern(rf"(?i){_URI}", "must be a sip: or sips: URI, e.g. sip:proxy
 
 # Words accepted by `message send --to` instead of the ids they stand for (mapped in Mind.prepare).
 ADDRESSEE_WORDS = ("conference", "application")
-
-
-def MIN_ZERO(field, value):  # noqa: N802 - reads like the other rule constants
-    if value is not None and value < 0:
-        raise ValidationError(field, "must be a number >= 0", value)
-    return value
-
-
-MIN_ZERO.describe = ">= 0"
 
 
 def ADDRESSEE(field, value):  # noqa: N802

@@ -6,7 +6,7 @@ import re
 import uuid as _uuid
 
 from confctl.core.errors import ValidationError
-from confctl.core.validate import choice, int_range, is_uuid, pattern
+from confctl.core.validate import choice, int_range, is_uuid, non_negative, pattern  # noqa: F401 (shared rule)
 
 # transform_layout / SetLayout names, including the pre-v34 equal-layout names and the plugin doc's extras.
 LAYOUTS = ("1:0", "1:7", "1:21", "2:21", "1:33", "2x2", "3x3", "4x4", "5x5", "4:0", "9:0", "16:0", "25:0", "1:1",
@@ -93,15 +93,6 @@ def aspect_ratio(field, value):
 
 
 aspect_ratio.describe = "0..2"
-
-
-def non_negative(field, value):
-    if value is not None and value < 0:
-        raise ValidationError(field, "must be 0 or more", value)
-    return value
-
-
-non_negative.describe = ">= 0"
 
 
 def positive(field, value):
