@@ -11,7 +11,7 @@ import os
 import httpx
 import pytest
 
-from conftest import CLI
+from conftest import InProcessCLI
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def pcli(home, px):
                 "CONFCTL_NO_INPUT": "1"})
     httpx.post(px.url + "/pexip/_sim/reset")  # also restores the configured token lifetime
     px.app.state.requests.clear()  # so a test's request log holds only its own requests
-    return CLI(env)
+    return InProcessCLI(env)
 
 
 def sim_state(px, conference="meet.demo") -> dict:

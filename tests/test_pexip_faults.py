@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from conftest import CLI
+from conftest import InProcessCLI
 from pexip_support import pcli, px  # noqa: F401 (pcli, px: fixtures)
 
 PEXIP_SIM = {"pexip_token_ttl": 6, "deferred_delay": 0.05}
@@ -85,12 +85,12 @@ def doomed_sim():
     running.stop()
 
 
-def doomed_cli(home, sim) -> CLI:
+def doomed_cli(home, sim) -> InProcessCLI:
     env = dict(os.environ)
     env.update(sim.env())
     env.update({"CONFCTL_CONFIG_DIR": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
                 "CONFCTL_NO_INPUT": "1"})
-    return CLI(env)
+    return InProcessCLI(env)
 
 
 def test_the_resume_window_is_honoured_when_the_node_goes_away(home, doomed_sim):
@@ -169,7 +169,7 @@ def odd(home):
                 "CONFCTL_PEXIP_CONFERENCE": "meet.odd", "CONFCTL_PEXIP_PIN": PIN,
                 "CONFCTL_CONFIG_DIR": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
                 "CONFCTL_NO_INPUT": "1"})
-    yield handler, CLI(env)
+    yield handler, InProcessCLI(env)
     server.shutdown()
 
 
