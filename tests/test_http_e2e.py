@@ -1,5 +1,5 @@
-"""The HTTP layer as a user sees it: the real `confctl` process against a hostile server on loopback — one
-that echoes credentials, drip-feeds its answer, redirects, or is not there at all."""
+"""The HTTP layer as a user sees it: `confctl` (run in-process, over real sockets) against a hostile server on
+loopback — one that echoes credentials, drip-feeds its answer, redirects, or is not there at all."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import base64
 import json
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +14,8 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
+
+from conftest import InProcessCLI
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "e2e-Key/+=secret"
@@ -84,8 +84,7 @@ def run(*args, url, key=KEY, timeout=60):
     env.update({"CONFCTL_GATEWAY_URL": url, "CONFCTL_GATEWAY_APP_ID": "app-1", "CONFCTL_GATEWAY_API_KEY": key,
                 "CONFCTL_NO_INPUT": "1", "CONFCTL_CONFIG_DIR": str(ROOT / "build" / "no-such-config"),
                 "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"})
-    return subprocess.run([sys.executable, "-m", "confctl", *args], capture_output=True, text=True, env=env,
-                          timeout=timeout, cwd=str(ROOT))
+    return InProcessCLI(env)(*args, timeout=timeout)
 
 
 def secret_forms(key=KEY):
