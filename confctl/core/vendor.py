@@ -74,6 +74,18 @@ class FollowOption:
 
 
 @dataclass(frozen=True)
+class SimOption:
+    """A knob of the vendor's simulator: an attribute of SimConfig (tests set it), and a `confctl sim serve`
+    option when `flag` is given. Several vendors may declare the same knob (the first declaration wins)."""
+
+    name: str
+    help: str
+    type: type = float
+    default: Any = None
+    flag: str | None = None
+
+
+@dataclass(frozen=True)
 class FollowOptions:
     """What `Provider.follow(profile, options)` gets: the conferences to follow (from -c or the profile),
     the event that tells it to stop, and the values of the follow options its spec declares, by name."""
@@ -111,6 +123,7 @@ class VendorSpec:
     sim_app: str | None = None
     sim_controls: str | None = None
     sim_credentials: Mapping[str, str] = field(default_factory=dict)
+    sim_options: tuple[SimOption, ...] = ()
     # `-o id`: the keys that identify one of this vendor's items; redaction: its secret header, query and
     # body field names.
     id_keys: tuple[str, ...] = ()

@@ -1,9 +1,9 @@
 """`confctl events follow` and each provider's `events` command: the shared options, one runner.
 
-Which options a provider takes is declared in its spec (VendorSpec.follow_options): `confctl <provider> events
---help` shows only that provider's, `confctl events follow --help` shows all of them, each marked with its provider. Everything —
-profiles, conferences and options — is checked before any source starts, so a mistake never leaves a
-webhook receiver or a token behind.
+Which options a provider takes is declared in its spec (VendorSpec.follow_options): `confctl <provider>
+events --help` shows only that provider's, `confctl events follow --help` shows all of them, each marked with
+its provider. Everything — profiles, conferences and options — is checked before any source starts, so a
+mistake never leaves a webhook receiver or a token behind.
 
 `--conference` / `-c` (repeatable): `PROFILE:ID` (or `PROVIDER:ID`) goes to that profile (or to the followed
 profiles of that provider) only. A plain `ID` goes to the profiles whose provider takes a conference (its spec's

@@ -12,28 +12,19 @@ from confctl.core.sim.server import VENDORS, optional_ref
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 
-@app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="address to bind (loopback by default)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to bind (0 picks a free one)")] = 8765,
-    gateway_webhook: Annotated[Optional[str], typer.Option(
-        "--gateway-webhook", help="URL the gateway simulator POSTs its webhooks to", show_default=False)] = None,
-    cooldown_scale: Annotated[float, typer.Option(help="multiply the gateway's documented cooldowns")] = 1.0,
-    pexip_token_ttl: Annotated[int, typer.Option(help="seconds a Pexip token lives")] = 120,
-    mind_conference_limit: Annotated[float, typer.Option(
-        help="seconds until a Mind conference ends (WebSocket close 4000); 0 = never")] = 0,
-    auvious_token_ttl: Annotated[int, typer.Option(help="seconds an Auvious access token lives")] = 300,
     only: Annotated[Optional[list[str]], typer.Option(
         "--only", help="serve only this vendor's simulator (repeatable)", show_default=False)] = None,
     env_file: Annotated[Optional[str], typer.Option(
         "--env-file", help="also write the environment variables to FILE (mode 0600)", show_default=False)] = None,
+    **knobs,
 ):
     """Run the simulator of every vendor API until interrupted; print ready-to-use environment variables."""
     from confctl.core.sim.server import RunningSim, SimConfig
 
-    config = SimConfig(gateway_webhook=gateway_webhook, cooldown_scale=cooldown_scale,
-                       pexip_token_ttl=pexip_token_ttl, mind_conference_limit=mind_conference_limit,
-                       auvious_token_ttl=auvious_token_ttl)
+    config = SimConfig(**knobs)
     if only:
         unknown = set(only) - set(VENDORS)
         if unknown:
@@ -59,6 +50,33 @@ def serve(
         pass
     finally:
         sim.stop()
+
+
+def _serve_command():
+    """`serve` with one option per simulator knob a vendor's spec offers as a flag (e.g. --pexip-token-ttl)."""
+    import inspect
+
+    from confctl.core.sim.server import sim_options
+
+    sig = inspect.signature(serve, eval_str=True)
+    params = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    for name, option in sim_options().items():
+        if option.flag:
+            kind = option.type if option.default is not None else Optional[option.type]
+            params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option.default,
+                                            annotation=Annotated[kind, typer.Option(
+                                                option.flag, help=option.help,
+                                                show_default=option.default is not None)]))
+
+    def command(**kwargs):
+        return serve(**kwargs)
+
+    command.__doc__ = serve.__doc__
+    command.__signature__ = inspect.Signature(params)
+    return command
+
+
+app.command("serve")(_serve_command())
 
 
 def _add_controls() -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
 
 def _specs() -> dict:
     from confctl.core.registry import PROVIDERS
@@ -20,32 +19,33 @@ VENDORS = tuple(_specs())  # every vendor whose spec declares a simulator
 CREDENTIALS = {name: dict(spec.sim_credentials) for name, spec in _specs().items()}
 
 
-@dataclass
+def sim_options() -> dict:
+    """name -> SimOption: every simulator knob the vendors' specs declare."""
+    out: dict = {}
+    for spec in _specs().values():
+        for option in spec.sim_options:
+            out.setdefault(option.name, option)
+    return out
+
+
 class SimConfig:
-    """Knobs shared by the vendor simulators. Tests shorten the clocks."""
+    """Knobs of the simulators: the shared ones below, and each vendor's own (its spec's sim_options, e.g.
+    pexip_token_ttl). Tests shorten the clocks: SimConfig(pexip_token_ttl=30, vendors=("pexip",))."""
 
-    gateway_webhook: str | None = None
-    cooldown_scale: float = 1.0       # multiplies the gateway's documented cooldowns
-    deferred_delay: float = 0.3       # seconds before deferred webhooks / async confirmations
-    playback_seconds: float = 3.0     # how long a gateway play lasts before conference.play.finished
-    pexip_token_ttl: int = 120        # seconds a Pexip token lives
-    mind_conference_limit: float = 0  # seconds until a Mind conference ends (close 4000); 0 = never
-    auvious_token_ttl: int = 300      # seconds an Auvious access token lives
-    poll_wait: float = 3.0            # seconds an Auvious long-poll blocks when nothing is new
-    vendors: tuple = VENDORS          # which simulators to mount
-    extra: dict = field(default_factory=dict)
+    def __init__(self, *, deferred_delay: float = 0.3, vendors: tuple | None = None, extra: dict | None = None,
+                 **knobs):
+        declared = sim_options()
+        unknown = sorted(set(knobs) - set(declared))
+        if unknown:
+            raise TypeError(f"SimConfig: unknown simulator option(s) {', '.join(unknown)}")
+        self.deferred_delay = deferred_delay  # seconds before deferred webhooks / async confirmations
+        self.vendors = tuple(vendors) if vendors is not None else VENDORS  # which simulators to mount
+        self.extra = dict(extra or {})
+        for name, option in declared.items():
+            setattr(self, name, knobs.get(name, option.default))
 
-    def __getattr__(self, name: str):
-        """A knob named after a vendor ("<vendor>_webhook") that this config does not define is unset
-        (None), so a new vendor's simulator runs with its defaults; `extra` may set it."""
-        if name.startswith("_"):
-            raise AttributeError(name)
-        extra = self.__dict__.get("extra") or {}
-        if name in extra:
-            return extra[name]
-        if name.split("_", 1)[0] in VENDORS:
-            return None
-        raise AttributeError(name)
+    def __repr__(self) -> str:
+        return f"SimConfig({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
 
 
 def optional_ref(ref: str | None):

@@ -1,7 +1,7 @@
 """The Auvious RTC API: what the core needs to know, and nothing heavy (see confctl.core.vendor). The
 implementation is in provider.py (session), oauth.py, endpoints.py, events.py and sim/."""
 
-from confctl.core.vendor import EnvVar, Field, FollowOption, VendorSpec
+from confctl.core.vendor import EnvVar, Field, FollowOption, SimOption, VendorSpec
 
 SPEC = VendorSpec(
     name="auvious",
@@ -30,6 +30,10 @@ SPEC = VendorSpec(
     sim_app="confctl.vendors.auvious.sim.app:create_app",
     sim_controls="confctl.vendors.auvious.sim.controls:app",
     sim_credentials={"client_id": "demo-client", "client_secret": "demo-secret"},
+    sim_options=(
+        SimOption("auvious_token_ttl", "seconds an Auvious access token lives", int, 300, "--auvious-token-ttl"),
+        SimOption("poll_wait", "seconds an Auvious long-poll blocks when nothing is new", float, 3.0),
+    ),
     id_keys=("conferenceId", "conference_id"),
     secret_query=("access_token", "client_secret"),
     secret_fields=("client_secret", "access_token", "refresh_token", "id_token"),

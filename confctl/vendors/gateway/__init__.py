@@ -1,7 +1,7 @@
 """The telephony conference gateway: what the core needs to know, and nothing heavy (see confctl.core.vendor).
 The implementation is in provider.py (session and auth), endpoints.py, workflows.py, webhooks.py and sim/."""
 
-from confctl.core.vendor import Field, FollowOption, VendorSpec
+from confctl.core.vendor import Field, FollowOption, SimOption, VendorSpec
 
 SPEC = VendorSpec(
     name="gateway",
@@ -25,6 +25,11 @@ SPEC = VendorSpec(
     sim_app="confctl.vendors.gateway.sim.app:create_app",
     sim_controls="confctl.vendors.gateway.sim.controls:app",
     sim_credentials={"app_id": "demo-app", "api_key": "demo-key"},
+    sim_options=(
+        SimOption("gateway_webhook", "URL the gateway simulator POSTs its webhooks to", str, flag="--gateway-webhook"),
+        SimOption("cooldown_scale", "multiply the gateway's documented cooldowns", float, 1.0, "--cooldown-scale"),
+        SimOption("playback_seconds", "how long a play lasts before conference.play.finished", float, 3.0),
+    ),
     id_keys=("room_id",),
     secret_headers=("x-api-key",),
     secret_fields=("api_key",),

@@ -1,7 +1,7 @@
 """The Mind API: what the core needs to know, and nothing heavy (see confctl.core.vendor). The implementation is
 in provider.py (session and auth), tokens.py, endpoints.py, events.py and sim/."""
 
-from confctl.core.vendor import EnvVar, Field, VendorSpec
+from confctl.core.vendor import EnvVar, Field, SimOption, VendorSpec
 
 SPEC = VendorSpec(
     name="mind",
@@ -25,6 +25,8 @@ SPEC = VendorSpec(
     sim_controls="confctl.vendors.mind.sim.controls:app",
     sim_credentials={"app_id": "demo-app", "token": "demo-app-token", "conference": "demo-conference",
                      "participant_token": "demo-participant-token"},  # John Doe's, in the doc's example
+    sim_options=(SimOption("mind_conference_limit", "seconds until a Mind conference ends (WebSocket close 4000); "
+                           "0 = never", float, 0.0, "--mind-conference-limit"),),
     id_keys=("conferenceId",),
     secret_fields=("token", "participant_token"),
 )

@@ -1,7 +1,7 @@
 """Pexip Infinity (client REST API v2): what the core needs to know, and nothing heavy (see
 confctl.core.vendor). The implementation is in provider.py (session, tokens), endpoints.py, events.py and sim/."""
 
-from confctl.core.vendor import EnvVar, Field, FollowOption, VendorSpec
+from confctl.core.vendor import EnvVar, Field, FollowOption, SimOption, VendorSpec
 
 SPEC = VendorSpec(
     name="pexip",
@@ -33,6 +33,7 @@ SPEC = VendorSpec(
     sim_app="confctl.vendors.pexip.sim.app:create_app",
     sim_controls="confctl.vendors.pexip.sim.controls:app",
     sim_credentials={"conference": "meet.demo", "pin": "1234", "display_name": "confctl"},
+    sim_options=(SimOption("pexip_token_ttl", "seconds a Pexip token lives", int, 120, "--pexip-token-ttl"),),
     id_keys=("participant_uuid",),
     secret_headers=("token", "pin"),
     secret_fields=("token", "pin", "sso_token"),
