@@ -76,3 +76,17 @@ def test_the_registry_discovers_the_vendors_from_their_specs():
     documented = dict(registry.env_vars())
     assert "CONFCTL_PEXIP_CALL_TAG" in documented and "CONFCTL_GATEWAY_API_KEY" in documented
     assert documented["CONFCTL_AUVIOUS_TOKEN"].endswith("; secret")
+
+
+def test_no_core_module_lists_vendor_names():
+    """Vendors are found, not listed: no string in the core's code (docstrings aside) is a vendor's name."""
+    names = {p.name for p in (PACKAGE / "vendors").iterdir() if (p / "__init__.py").is_file()}
+    found = []
+    for path in sorted((PACKAGE / "core").rglob("*.py")) + [PACKAGE / "cli.py"]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+                      and node.body and isinstance(node.body[0], ast.Expr)}
+        found += [f"{path.relative_to(PACKAGE)}:{node.lineno} {node.value!r}" for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and node.value in names and id(node) not in docstrings]
+    assert found == []

@@ -27,9 +27,6 @@ from confctl.core.registry import PROVIDERS, ProviderInfo
 
 SECRET_STORES = ("keyring", "file", "env")
 PROFILE_KEYS = ("provider", "protected", "secret_store", "ca_bundle")
-# Provider extras a profile may hold beside its fields (README "Environment variables"; no secret among them).
-EXTRA_KEYS = {"pexip": ("conference_extension", "chosen_idp", "call_tag", "resume_timeout"),
-              "mind": ("resume_timeout",)}
 
 PRECEDENCE = ("Precedence for every profile value: a command-line flag, then the environment "
               "(CONFCTL_<PROVIDER>_<FIELD>), then the profile, then the built-in default. CONFCTL_PROFILE selects "
@@ -81,7 +78,7 @@ def check_entry(name: str, entry, path: Path) -> None:
         raise bad(path, key_path("profiles", name, "provider"),
                   f"unknown provider {provider!r} (one of {', '.join(PROVIDERS)})")
     info = PROVIDERS[provider]
-    plain = [f.name for f in info.fields if not f.secret] + list(EXTRA_KEYS.get(provider, ()))
+    plain = [f.name for f in info.fields if not f.secret] + list(info.profile_extras)
     for key, value in entry.items():
         where = key_path("profiles", name, key)
         if key == "resume_timeout":
@@ -295,7 +292,7 @@ def resolve(provider: str, name: str | None) -> Profile:
 
 def from_entry(name: str, entry: dict, chosen_by: str = "--profile") -> Profile:
     info = PROVIDERS[entry["provider"]]
-    keys = [f.name for f in info.fields if not f.secret] + list(EXTRA_KEYS.get(info.name, ()))
+    keys = [f.name for f in info.fields if not f.secret] + list(info.profile_extras)  # spec's extras
     values = {k: entry[k] for k in keys if k in entry}
     return Profile(
         name,

@@ -109,6 +109,8 @@ class VendorSpec:
     provider: str  # "module:attr" of the Provider instance
     fields: tuple[Field, ...]
     env: tuple[EnvVar, ...] = ()
+    # Keys a profile may hold beside its fields, each also read from CONFCTL_<VENDOR>_<KEY> (never a secret).
+    profile_extras: tuple[str, ...] = ()
     order: int = 100  # place in help and tables (then by name)
     title: str = ""  # how the root help names it (default: the name, capitalised)
     # `events follow`: does -c/--conference apply (and its help in `confctl <vendor> events`), the extra

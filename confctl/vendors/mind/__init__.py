@@ -19,6 +19,7 @@ SPEC = VendorSpec(
         EnvVar("CONFCTL_MIND_RESUME_TIMEOUT", "seconds an event stream keeps reconnecting before exit 9 "
                                               "(default: --max-wait)"),
     ),
+    profile_extras=("resume_timeout",),
     conference_help="conference id to follow, one WebSocket each (default: the profile's; repeatable)",
     follow_plan="confctl.vendors.mind.provider:plan_follow",
     sim_app="confctl.vendors.mind.sim.app:create_app",

@@ -25,6 +25,7 @@ SPEC = VendorSpec(
         EnvVar("CONFCTL_PEXIP_TOKEN", "a token obtained by other means (e.g. the steps a dry run prints), used "
                                       "as is", secret=True),
     ),
+    profile_extras=("conference_extension", "chosen_idp", "call_tag", "resume_timeout"),
     conference_help="conference alias to follow (default: the profile's; repeatable)",
     follow_options=(
         FollowOption("save_frames", ("--save-frames",), "fetch a JPEG into DIR for each presentation_frame",
