@@ -14,7 +14,7 @@ from test_gateway_e2e import calls, new_room
 
 from confctl.core import builder
 from confctl.cli import main
-from confctl.core.http import DryRun
+from confctl.core.http import DryRunResult, stop_for_dry_run
 from confctl.core.provider import Call, Provider
 from confctl.core.registry import PROVIDERS
 from confctl.core.spec import PATH, Endpoint, Param
@@ -50,7 +50,7 @@ def test_setup_lines_come_once_before_the_batch(home, monkeypatch, capsys):
 
 
 class _FakeSession:
-    """Records look-ups; a non-look-up request under --dry-run raises DryRun with its path."""
+    """Records look-ups; a non-look-up request under --dry-run ends the command with a DryRunResult."""
 
     def __init__(self):
         self.lookups = []
@@ -65,7 +65,7 @@ class _FakeSession:
         from confctl.core.state import state
 
         if state.dry_run and not lookup:
-            raise DryRun(f"curl -X {method} http://example.test{path}")
+            stop_for_dry_run(DryRunResult(f"curl -X {method} http://example.test{path}"))
         self.lookups.append(path)
         return None
 

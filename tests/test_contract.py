@@ -107,3 +107,49 @@ def test_pexip_cross_option_checks_exit_2_with_nothing_sent(tmp_path, argv, mess
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "cannot reach" not in result.stderr
+
+
+def test_a_dry_run_is_a_result_of_the_http_layer():
+    """--dry-run: the session builds the request, sends nothing and `dry_run_or` returns a DryRunResult
+    (setup lines once, then the curl line); auth_headers gets `dry_run` as its own argument, the kind as is."""
+    import httpx
+
+    from confctl.core import http
+    from confctl.core.state import state
+
+    kinds = []
+
+    class Session(http.Session):
+        secret_env = {"authorization": "CONFCTL_X_TOKEN"}
+
+        def auth_headers(self, kind="default", *, dry_run=False):
+            kinds.append((kind, dry_run))
+            return {"Authorization": "Bearer $CONFCTL_X_TOKEN" if dry_run else "Bearer live-secret"}
+
+        def dry_run_setup(self):
+            return ["CONFCTL_X_TOKEN=$(curl ...)"]
+
+    sent = []
+    s = Session("http://127.0.0.1:9", max_wait=0, timeout=5)
+    s._client = httpx.Client(transport=httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(200)))
+    old = state.dry_run
+    state.dry_run = True
+    try:
+        first = http.dry_run_or(lambda: s.request("POST", "/things", auth="client"))
+        second = http.dry_run_or(lambda: s.request("POST", "/other"))
+    finally:
+        state.dry_run = old
+        s.close()
+    assert sent == []
+    assert isinstance(first, http.DryRunResult) and first.setup == ["CONFCTL_X_TOKEN=$(curl ...)"]
+    assert first.curl.startswith("curl ") and "/things" in first.curl and "live-secret" not in first.curl
+    assert second.setup == [] and second.text == second.curl
+    assert kinds == [("client", True), ("default", True)]
+    assert http.dry_run_or(lambda: 42) == 42
+
+
+def test_no_caller_catches_a_dry_run_exception_and_no_auth_kind_carries_a_prefix():
+    for path in (ROOT / "confctl").rglob("*.py"):
+        text = path.read_text()
+        assert "except DryRun" not in text and "except http.DryRun" not in text, path
+        assert '"dry-run:"' not in text and 'startswith("dry-run' not in text, path

@@ -254,7 +254,7 @@ class KeySession(http.Session):
     secret_env = {"x-api-key": "CONFCTL_GATEWAY_API_KEY"}
     key = "abc\r"
 
-    def auth_headers(self, kind="default"):
+    def auth_headers(self, kind="default", *, dry_run=False):
         return {"X-API-Key": self.key}
 
 
@@ -314,27 +314,26 @@ def test_ca_bundle_with_a_certificate_is_used(tmp_path):
 class TokenSession(http.Session):
     secret_env = {"authorization": "CONFCTL_AUVIOUS_TOKEN"}
 
-    def auth_headers(self, kind="default"):
-        return {"Authorization": "Bearer " + ("<token>" if kind.startswith("dry-run") else "live-token-1")}
+    def auth_headers(self, kind="default", *, dry_run=False):
+        return {"Authorization": "Bearer " + ("<token>" if dry_run else "live-token-1")}
 
     def dry_run_setup(self):
         return ["CONFCTL_AUVIOUS_TOKEN=$(curl ...)"]
 
 
-def test_dry_run_raises_with_setup_once_and_lookups_are_sent():
+def test_dry_run_returns_a_result_with_setup_once_and_lookups_are_sent():
     s, rec, fake = session(lambda r: httpx.Response(200, json=[{"id": "u-1"}]), cls=TokenSession)
     state.dry_run = True
     assert s.request("GET", "/participants", lookup=True).json() == [{"id": "u-1"}]
     assert len(rec.requests) == 1
-    with pytest.raises(http.DryRun) as first:
-        s.request("POST", "/mute")
-    with pytest.raises(http.DryRun) as second:
-        s.request("POST", "/unmute")
+    first = http.dry_run_or(lambda: s.request("POST", "/mute"))
+    second = http.dry_run_or(lambda: s.request("POST", "/unmute"))
+    assert isinstance(first, http.DryRunResult) and isinstance(second, http.DryRunResult)
     assert len(rec.requests) == 1
-    assert first.value.setup == ["CONFCTL_AUVIOUS_TOKEN=$(curl ...)"] and second.value.setup == []
-    assert first.value.text.splitlines()[0].startswith("CONFCTL_AUVIOUS_TOKEN=")
-    assert '-H "Authorization: Bearer $CONFCTL_AUVIOUS_TOKEN"' in second.value.curl
-    assert second.value.text == second.value.curl
+    assert first.setup == ["CONFCTL_AUVIOUS_TOKEN=$(curl ...)"] and second.setup == []
+    assert first.text.splitlines()[0].startswith("CONFCTL_AUVIOUS_TOKEN=")
+    assert '-H "Authorization: Bearer $CONFCTL_AUVIOUS_TOKEN"' in second.curl
+    assert second.text == second.curl
 
 
 def test_a_lowered_timeout_bounds_the_request_and_a_raised_client_timeout_extends_it():

@@ -40,12 +40,12 @@ def session(answer, cls=http.Session, **kw):
 class GatewayLike(http.Session):
     secret_env = {"x-api-key": "CONFCTL_GATEWAY_API_KEY"}
 
-    def auth_headers(self, kind="default"):
+    def auth_headers(self, kind="default", *, dry_run=False):
         return {"X-App-ID": "app-1", "X-API-Key": KEY}
 
 
 class BasicLike(http.Session):
-    def auth_headers(self, kind="default"):
+    def auth_headers(self, kind="default", *, dry_run=False):
         raw = f"{quote_plus(CLIENT_ID)}:{quote_plus(CLIENT_SECRET)}".encode()
         return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
 
@@ -125,7 +125,7 @@ def test_add_secret_scrubs_a_received_credential_everywhere():
 def test_a_secret_with_a_stray_cr_is_never_echoed():
     """A key file saved with Windows line endings: refused before httpx can complain with the value."""
     class CR(GatewayLike):
-        def auth_headers(self, kind="default"):
+        def auth_headers(self, kind="default", *, dry_run=False):
             return {"X-API-Key": KEY + "\r"}
 
     s = session(echo_everything, cls=CR)

@@ -341,7 +341,7 @@ def already_result(call: Call, done: AlreadyDone) -> dict:
 
 def run_endpoint(provider: Provider, ep: Endpoint, values: dict, opts: dict) -> None:
     from confctl.core import config
-    from confctl.core.http import DryRun
+    from confctl.core.http import DryRunResult, dry_run_or
 
     profile = config.resolve(provider.name, state.profile)
     if ep.bulk:
@@ -364,12 +364,14 @@ def run_endpoint(provider: Provider, ep: Endpoint, values: dict, opts: dict) -> 
                 profile_name=profile.name)
     with provider.session(profile) as session:
         call.session = session
-        try:
-            if ep.paginate and opts.get("all"):
-                return paginate_all(call)
-            result = send_call(call)
-        except DryRun as dry:
-            print_dry_run(session, profile, [dry.curl])
+        if ep.paginate and opts.get("all"):
+            dry = dry_run_or(lambda: paginate_all(call))
+            if isinstance(dry, DryRunResult):
+                print_dry_run(session, profile, [dry.curl])
+            return
+        result = dry_run_or(lambda: send_call(call))
+        if isinstance(result, DryRunResult):
+            print_dry_run(session, profile, [result.curl])
             return
     if ep.binary:
         write_binary(result, opts.get("out_file"))
@@ -482,7 +484,7 @@ def run_bulk(provider: Provider, ep: Endpoint, values: dict, ids: list[str], pro
     differ). A goal that already held (the endpoint's `already` rules) is a success."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from confctl.core.http import DryRun
+    from confctl.core.http import DryRunResult, dry_run_or
 
     calls = [build_call(provider, ep, {**values, ep.bulk: item}, profile, opts) for item in ids]  # validate all first
     if not state.dry_run and (ep.confirm or (profile.protected and ep.mutating)):
@@ -493,9 +495,8 @@ def run_bulk(provider: Provider, ep: Endpoint, values: dict, ids: list[str], pro
             curls = []
             for call in calls:
                 call.session = session
-                try:
-                    send_call(call)
-                except DryRun as dry:
+                dry = dry_run_or(lambda: send_call(call))
+                if isinstance(dry, DryRunResult):
                     curls.append(dry.curl)
             print_dry_run(session, profile, curls)
             return
@@ -619,7 +620,7 @@ def _api_command(provider: Provider):
                                                             show_default=False)] = None,
     ):
         from confctl.core import config
-        from confctl.core.http import DryRun
+        from confctl.core.http import DryRunResult, dry_run_or
 
         method = method.upper()
         if method not in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"):
@@ -644,10 +645,9 @@ def _api_command(provider: Provider):
         if profile.protected and method not in ("GET", "HEAD", "OPTIONS") and not state.dry_run:
             confirm(f"{method} {path}", protected=True, profile_name=profile.name)
         with provider.session(profile) as session:
-            try:
-                response = session.request(method, path, params=query, json_body=body, headers=headers)
-            except DryRun as dry:
-                print_dry_run(session, profile, [dry.curl])
+            response = dry_run_or(lambda: session.request(method, path, params=query, json_body=body, headers=headers))
+            if isinstance(response, DryRunResult):
+                print_dry_run(session, profile, [response.curl])
                 return
         ctype = response.headers.get("content-type", "")
         if "json" in ctype:

@@ -23,6 +23,7 @@ import shlex
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from confctl import __version__
@@ -112,19 +113,42 @@ class RetryBudget:
             return True
 
 
-class DryRun(Exception):
-    """Raised instead of sending when --dry-run is on.
+@dataclass
+class DryRunResult:
+    """What a dry run returns instead of a response: the curl command for the request, and the session's
+    `dry_run_setup()` lines (how to obtain a token into the variable the line uses) on the first dry run of a
+    session only, so printing `text` for each result prints the setup once."""
 
-    `curl` is the curl command for this request. `setup` holds the session's `dry_run_setup()` lines (how to
-    obtain a token into the variable the line uses) on the first DryRun of a session only, so a caller that
-    prints `text` for every DryRun prints the setup once; a caller may instead print
-    `session.dry_run_setup()` itself and then only `curl`."""
+    curl: str
+    setup: list[str] = field(default_factory=list)
 
-    def __init__(self, curl: str, setup: Iterable[str] = ()):
-        self.curl = curl
-        self.setup = list(setup)
-        self.text = "\n".join([*self.setup, curl])
-        super().__init__(curl)
+    @property
+    def text(self) -> str:
+        return "\n".join([*self.setup, self.curl])
+
+
+class _DryRunStop(Exception):
+    """Internal to this module: carries a DryRunResult from the request that would be sent out to
+    `dry_run_or()`, which returns it. Not a ConfctlError, so no handler's error mapping turns it into one."""
+
+    def __init__(self, result: DryRunResult):
+        super().__init__(result.curl)
+        self.result = result
+
+
+def stop_for_dry_run(result: DryRunResult):
+    """End the operation under way: `dry_run_or()` returns `result` (a fake or custom session uses this)."""
+    raise _DryRunStop(result)
+
+
+def dry_run_or(fn: Callable[[], Any]) -> Any:
+    """Run `fn` (a command's requests). With --dry-run the first request that would be sent ends it and its
+    DryRunResult is returned; read-only look-ups before it are really sent. The one place a dry run is
+    turned into a result."""
+    try:
+        return fn()
+    except _DryRunStop as stop:
+        return stop.result
 
 
 def _dq(pieces: list[tuple[str, str]]) -> str:
@@ -425,7 +449,9 @@ class Session:
         self.close()
 
     # -- hooks -----------------------------------------------------------------------------------------
-    def auth_headers(self, kind: str = "default") -> dict[str, str]:
+    def auth_headers(self, kind: str = "default", *, dry_run: bool = False) -> dict[str, str]:
+        """Credentials for an auth `kind` ("default" or a vendor's own); with `dry_run`, variable references
+        (e.g. "Bearer $CONFCTL_X_TOKEN") instead of secrets, and no credential is fetched."""
         return {}
 
     def on_unauthorized(self, kind: str) -> bool:
@@ -455,7 +481,7 @@ class Session:
     def build(self, method: str, path: str, *, params=None, json_body=None, data=None, content=None,
               headers=None, auth: str = "default", dry_run: bool = False) -> httpx.Request:
         merged: dict[str, str] = {}
-        merged.update(self.auth_headers("dry-run:" + auth if dry_run else auth) if auth != "none" else {})
+        merged.update(self.auth_headers(auth, dry_run=dry_run) if auth != "none" else {})
         given = dict(headers or {})
         # Checked before the request is built, so nothing is sent and httpx never echoes the value.
         for name, value in merged.items():
@@ -495,13 +521,14 @@ class Session:
                 headers=None, auth: str = "default", idempotent: bool | None = None, stream: bool = False,
                 raise_for_status: bool = True, ok: Iterable[int] = (), lookup: bool = False) -> httpx.Response:
         """Send with retries. Raises the mapped ConfctlError for error statuses unless `raise_for_status`
-        is off or the status is in `ok`. With --dry-run, raises DryRun with the curl line — unless `lookup`
-        is true: a read-only look-up a dry run needs (e.g. a display name to a UUID) is really sent."""
+        is off or the status is in `ok`. With --dry-run nothing is sent: the command ends and `dry_run_or()`
+        returns the DryRunResult (the curl line) — unless `lookup` is true: a read-only look-up a dry run
+        needs (e.g. a display name to a UUID) is really sent."""
         if idempotent is None:
             idempotent = method.upper() in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
         kwargs = dict(params=params, json_body=json_body, data=data, content=content, headers=headers, auth=auth)
         if state.dry_run and not lookup:
-            raise self.dry_run(self.build(method, path, dry_run=True, **kwargs))
+            stop_for_dry_run(self.dry_run(self.build(method, path, dry_run=True, **kwargs)))
         ok = set(ok)
         refreshed = False
         while True:
@@ -522,12 +549,12 @@ class Session:
             raise self.error(response)
         return response
 
-    def dry_run(self, request: httpx.Request) -> DryRun:
-        """The DryRun for a request: the curl line, and the setup lines the first time."""
+    def dry_run(self, request: httpx.Request) -> DryRunResult:
+        """The DryRunResult for a request: the curl line, and the setup lines the first time."""
         with self._dry_lock:
             setup = [] if self._setup_shown else self.dry_run_setup()
             self._setup_shown = True
-        return DryRun(curl_line(request, self.secret_env, self._secrets), setup)
+        return DryRunResult(curl_line(request, self.secret_env, self._secrets), setup)
 
     def redirect_error(self, response: httpx.Response) -> ServerError:
         from urllib.parse import urljoin, urlsplit

@@ -54,9 +54,9 @@ class AuviousSession(Session):
             self.add_secret(self._secret)  # scrubbed from any error text, in every encoding
         return self._secret
 
-    def auth_headers(self, kind: str = "default") -> dict[str, str]:
-        if kind.startswith("dry-run"):
-            if kind.endswith("client"):
+    def auth_headers(self, kind: str = "default", *, dry_run: bool = False) -> dict[str, str]:
+        if dry_run:
+            if kind == "client":
                 self._dry_kinds.add("client")
                 return {"Authorization": "Basic $" + SECRET_VAR}  # printed as -u "$ID:$SECRET"
             self._dry_kinds.add("bearer")

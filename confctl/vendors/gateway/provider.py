@@ -20,8 +20,8 @@ class GatewaySession(Session):
         super().__init__(profile.require("url"), verify=state.ca_bundle or profile.ca_bundle or True,
                          secrets=[self.api_key or ""])
 
-    def auth_headers(self, kind: str = "default") -> dict[str, str]:
-        if not kind.startswith("dry-run") and not self.api_key:
+    def auth_headers(self, kind: str = "default", *, dry_run: bool = False) -> dict[str, str]:
+        if not dry_run and not self.api_key:
             self.profile.require("api_key")  # raises the "credentials missing" error (exit 3)
         return {"X-App-ID": self.app_id, "X-API-Key": self.api_key or ""}
 

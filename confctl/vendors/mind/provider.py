@@ -51,11 +51,11 @@ class MindSession(Session):
     def dry_run_setup(self) -> list[str]:
         return list(self._participant_setup)
 
-    def auth_headers(self, kind: str = "default") -> dict[str, str]:
+    def auth_headers(self, kind: str = "default", *, dry_run: bool = False) -> dict[str, str]:
         if self.participant_token:
             return {"Authorization": f"Bearer {self.participant_token}"}
         if not self.app_token:
-            if kind.startswith("dry-run"):
+            if dry_run:
                 return {"Authorization": "Bearer $CONFCTL_MIND_TOKEN"}
             self.profile.require("token")  # raises the "credentials missing" error (exit 3)
         return {"Authorization": f"Bearer {self.app_token}"}

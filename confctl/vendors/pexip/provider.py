@@ -113,7 +113,7 @@ class PexipSession(Session):
     def dry_run(self, request):
         """The curl line; `self` (confctl's own participant) becomes $CONFCTL_PEXIP_SELF, which the setup
         lines fill from the same request_token answer as the token."""
-        from confctl.core.http import DryRun
+        from confctl.core.http import DryRunResult
 
         self._dry_alias = _alias_of(request.url.path)
         self._dry_self = SELF_MARK in request.url.path
@@ -124,7 +124,7 @@ class PexipSession(Session):
 
         head = dry.curl.split(" ", 4)  # curl -X METHOD URL rest
         url = shlex.split(head[3])[0].replace(SELF_MARK, "${" + SELF_ENV + "}")
-        return DryRun(" ".join([*head[:3], f'"{url}"', *head[4:]]), dry.setup)
+        return DryRunResult(" ".join([*head[:3], f'"{url}"', *head[4:]]), dry.setup)
 
     def dry_run_setup(self) -> list[str]:
         """How to obtain the token the printed line uses: a runnable request_token into CONFCTL_PEXIP_TOKEN
