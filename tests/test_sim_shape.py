@@ -71,7 +71,7 @@ def _handlers(app) -> dict:
     return app.exception_handlers
 
 
-@pytest.mark.parametrize("vendor", ["gateway", "mind", "auvious"])
+@pytest.mark.parametrize("vendor", ["gateway", "mind", "auvious", "pexip"])
 def test_each_simulator_answers_refusals_with_the_shared_handler_only(vendor):
     from confctl.core.sim import kit
 
@@ -116,3 +116,14 @@ def test_auvious_refusals_keep_each_documented_shape(sim):
     bare = httpx.post(f"{base}/rtc-api/conferences/updatePublishedStreamBitrate", headers=auth,
                       json={"conferenceId": "no-such-room", "userEndpointId": "ep-x", "videoBitrate": 1000})
     assert bare.status_code == 404 and bare.content == b""
+
+
+def test_pexip_refusals_are_its_documented_body(sim):
+    import httpx
+
+    base = f"{sim.url}/pexip/api/client/v2/conferences"
+    unknown = httpx.post(f"{base}/no.such.alias/request_token", json={"display_name": "x"})
+    assert unknown.status_code == 404
+    assert unknown.json() == {"status": "failed", "result": "Neither conference nor gateway found"}
+    bad_token = httpx.get(f"{base}/meet.demo/participants", headers={"token": "not-a-token"})
+    assert bad_token.status_code == 403 and bad_token.json() == {"status": "success", "result": "Invalid token"}

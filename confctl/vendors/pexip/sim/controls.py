@@ -4,7 +4,6 @@ streams drop; the node enters maintenance; tokens expire sooner."""
 from __future__ import annotations
 
 import json
-import os
 from typing import Annotated, Optional
 
 import typer
