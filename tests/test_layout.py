@@ -90,3 +90,17 @@ def test_no_core_module_lists_vendor_names():
         found += [f"{path.relative_to(PACKAGE)}:{node.lineno} {node.value!r}" for node in ast.walk(tree)
                   if isinstance(node, ast.Constant) and node.value in names and id(node) not in docstrings]
     assert found == []
+
+
+def test_profile_add_and_edit_take_every_non_secret_field_of_every_spec_as_a_flag():
+    import typer
+
+    from confctl.core import profiles
+    from confctl.core.registry import PROVIDERS
+
+    group = typer.main.get_command(profiles.app)
+    wanted = {f.cli_flag for spec in PROVIDERS.values() for f in spec.fields if not f.secret}
+    secret = {f.cli_flag for spec in PROVIDERS.values() for f in spec.fields if f.secret}
+    for name in ("add", "edit"):
+        flags = {opt for param in group.commands[name].params for opt in param.opts}
+        assert wanted <= flags and not secret & flags, name

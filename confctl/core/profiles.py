@@ -16,12 +16,15 @@ from confctl.core.state import state
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, epilog=config.PRECEDENCE)
 
 NameArg = Annotated[str, typer.Argument(help="profile name", metavar="NAME")]
-ProviderOpt = Annotated[str, typer.Option("--provider", help=" or ".join(
-    [", ".join(list(PROVIDERS)[:-1]), list(PROVIDERS)[-1]] if len(PROVIDERS) > 1 else list(PROVIDERS)))]
 CaBundle = Annotated[Optional[str], typer.Option("--ca-bundle", help="extra CA certificates (PEM) for this profile",
                                                  show_default=False)]
-SecretStdin = Annotated[bool, typer.Option(
-    "--secret-stdin", help="read the secret (API key, PIN, token or client secret) from stdin")]
+def _or(words: list[str]) -> str:
+    return " or ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
+
+
+ProviderOpt = Annotated[str, typer.Option("--provider", help=_or(list(PROVIDERS)))]
+SecretStdin = Annotated[bool, typer.Option("--secret-stdin", help="read the secret (" + _or(list(dict.fromkeys(
+    f.help.split(" (")[0] for spec in PROVIDERS.values() for f in spec.fields if f.secret))) + ") from stdin")]
 SecretStore = Annotated[Optional[str], typer.Option(
     "--secret-store", help="keyring (default when usable), file (0600 secrets file, opt-in) or env (keep no "
     "secret; read CONFCTL_<PROVIDER>_<FIELD>)", show_default=False)]
