@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from confctl.core.http import Session
 from confctl.core.provider import Provider
-from . import SPEC
 from confctl.core.redact import MASK
+
+from . import SPEC
 
 
 TOKEN_VAR = "CONFCTL_AUVIOUS_TOKEN"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from confctl.core.http import Session
 from confctl.core.provider import Provider
+
 from . import SPEC
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from confctl.core.http import Session
 from confctl.core.provider import Provider
-from . import SPEC
 
-from . import tokens
+from . import SPEC, tokens
 
 # What a 403 means for each kind of operation (Endpoint.auth in endpoints.py).
 NEEDS = {

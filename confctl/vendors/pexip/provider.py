@@ -11,9 +11,9 @@ from confctl.core import output
 from confctl.core.errors import ApiError
 from confctl.core.http import Session
 from confctl.core.provider import Provider
-from . import SPEC
 from confctl.core.spec import LOCAL, Param
 
+from . import SPEC
 from .rules import room_ref
 from .token import TOKEN_ENV, Lease, conference_path
 
