@@ -104,3 +104,35 @@ def test_profile_add_and_edit_take_every_non_secret_field_of_every_spec_as_a_fla
     for name in ("add", "edit"):
         flags = {opt for param in group.commands[name].params for opt in param.opts}
         assert wanted <= flags and not secret & flags, name
+
+
+def test_events_follow_plans_a_typed_follow_options_per_profile(tmp_path, monkeypatch):
+    """The one follow signature: each provider gets FollowOptions (its conferences and only the follow options
+    its spec declares, defaults filled in); a declared check refuses a bad value before anything starts."""
+    import os
+
+    import pytest
+
+    from confctl.core.errors import ConfctlError
+    from confctl.core.events import command
+    from confctl.core.vendor import FollowOptions
+
+    for key in list(os.environ):
+        if key.startswith("CONFCTL_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("CONFCTL_CONFIG_DIR", str(tmp_path))
+    for key, value in {"GATEWAY_URL": "http://127.0.0.1:9/gw", "GATEWAY_APP_ID": "a", "GATEWAY_API_KEY": "k",
+                       "PEXIP_URL": "http://127.0.0.1:9/px", "PEXIP_CONFERENCE": "meet.x"}.items():
+        monkeypatch.setenv("CONFCTL_" + key, value)
+
+    planned = {label: own for label, _, _, own in command.plan(None, [], ["pexip:meet.y"], {"forward_to": None})}
+    assert set(planned) == {"gateway/env", "pexip/env"}
+    gateway, pexip = planned["gateway/env"], planned["pexip/env"]
+    assert isinstance(gateway, FollowOptions) and isinstance(pexip, FollowOptions)
+    assert gateway.conference == () and dict(gateway.values) == {"listen": "127.0.0.1:8099", "forward_to": None}
+    assert pexip.conference == ("meet.y",) and dict(pexip.values) == {"save_frames": None}
+
+    with pytest.raises(ConfctlError, match="--forward-to"):
+        command.plan(None, [], [], {"forward_to": "ftp://x"})
+    with pytest.raises(ConfctlError, match="--cursor-file applies to auvious"):
+        command.plan(None, [], [], {"cursor_file": "c.json"})
