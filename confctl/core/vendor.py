@@ -113,9 +113,10 @@ class VendorSpec:
     profile_extras: tuple[str, ...] = ()
     order: int = 100  # place in help and tables (then by name)
     title: str = ""  # how the root help names it (default: the name, capitalised)
-    # `events follow`: does -c/--conference apply (and its help in `confctl <vendor> events`), the extra
-    # options, and an optional plan hook "module:attr" -> fn(profile, FollowOptions) -> FollowOptions | None
-    # run for each followed profile before anything starts (return None to follow nothing more for it).
+    # `events follow`: does -c/--conference apply, its help in `confctl <vendor> events` (or why it does not
+    # apply), the options the vendor adds, and an optional plan hook "module:attr" -> fn(profile, options,
+    # seen) -> FollowOptions | None, run for each followed profile before anything starts (`seen`: a dict shared
+    # by the followed profiles of this vendor; None: nothing more to follow for this profile).
     takes_conference: bool = True
     conference_help: str = "conference id to follow (default: the profile's; repeatable)"
     follow_options: tuple[FollowOption, ...] = ()

@@ -7,7 +7,7 @@ mistake never leaves a webhook receiver or a token behind.
 
 `--conference` / `-c` (repeatable): `PROFILE:ID` (or `PROVIDER:ID`) goes to that profile (or to the followed
 profiles of that provider) only. A plain `ID` goes to the profiles whose provider takes a conference (its spec's
-`takes_conference`; the gateway takes none) and that were not given one by name: when only one such profile is
+`takes_conference`; the gateway's does not) and that were not given one by name: when only one such profile is
 followed, to it; when several are, to those without a conference of their own (the profile's `conference`
 field) — and it is ambiguous, an error, when each of them has one. A profile left without a conference uses
 its `conference` field. It is an error (exit 2, nothing started) when a profile still has no conference, when
@@ -156,8 +156,12 @@ def assign_conferences(profiles: list, values: list[str]) -> list[list[str]]:
         takers = [i for i, p in enumerate(profiles) if _takes_conference(p.provider.name) and not given[i]]
         if not takers:
             if not any(_takes_conference(p.provider.name) for p in profiles):
-                raise ValidationError("--conference", "none of the followed profiles takes a conference (the "
-                                                      "gateway reports every room through its webhooks)")
+                from confctl.core.registry import PROVIDERS
+
+                why = "; ".join(dict.fromkeys(PROVIDERS[p.provider.name].conference_help for p in profiles
+                                              if p.provider.name in PROVIDERS))
+                raise ValidationError("--conference", "none of the followed profiles takes a conference"
+                                      + (f" ({why})" if why else ""))
             raise ValidationError("--conference", "every followed profile already has a PROFILE:ID conference; "
                                                   f"{plain[0]!r} would apply to none")
         if len(takers) > 1:

@@ -14,7 +14,8 @@ SPEC = VendorSpec(
         Field("app_id", "application id (X-App-ID)"),
         Field("api_key", "API key (X-API-Key)", secret=True),
     ),
-    takes_conference=False,  # the gateway reports every room through its webhooks
+    takes_conference=False,
+    conference_help="the gateway reports every room through its webhooks",
     follow_options=(
         FollowOption("listen", ("--listen",), "address for the local webhook receiver (default 127.0.0.1:8099)",
                      metavar="HOST:PORT", default="127.0.0.1:8099",
