@@ -451,7 +451,7 @@ class Session:
     # -- hooks -----------------------------------------------------------------------------------------
     def auth_headers(self, kind: str = "default", *, dry_run: bool = False) -> dict[str, str]:
         """Credentials for an auth `kind` ("default" or a vendor's own); with `dry_run`, variable references
-        (e.g. "Bearer $CONFCTL_X_TOKEN") instead of secrets, and no credential is fetched."""
+        (e.g. "Bearer $TOKEN_VARIABLE") instead of secrets, and no credential is fetched."""
         return {}
 
     def on_unauthorized(self, kind: str) -> bool:
