@@ -1,2 +1,3 @@
-"""The auvious simulator: `app.create_app` is mounted by `confctl sim serve`; `controls` holds the
-`confctl sim auvious` helpers."""
+"""The auvious simulator, in the shape every vendor's simulator has: `state` is the world (data and rules, no
+HTTP), `app.create_app` its routes, mounted by `confctl sim serve`; `controls` holds the
+`confctl sim auvious` helpers. Refusals are `confctl.core.sim.kit.SimError`."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import secrets
 import time
 import uuid
@@ -25,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from confctl.core.sim.kit import SimError, sim_app
+from confctl.core.sim.kit import SimError, json_object, sim_app
 from confctl.core.sim.server import SimConfig
 
 from .state import (CLIENTS, EVENT_TYPE, INSTANT, STREAM_TYPES, AuviousState, Conference, bad_request,
@@ -41,6 +40,11 @@ def unauthorized(description: str):
                        headers={"WWW-Authenticate": 'Bearer realm="auvious", error="invalid_token"'})
 
 
+def _bad_body(problem: str):
+    # no body at all is "not an object" too
+    return bad_request(body="malformed JSON" if problem == "malformed" else "must be a JSON object")
+
+
 def api(handler):
     """Bearer check, JSON body parsing and the documented 400 for malformed input, then `handler(request,
     user, body)`."""
@@ -50,15 +54,7 @@ def api(handler):
         if user is None:
             raise unauthorized("Invalid or expired access token" if request.headers.get("authorization")
                                 else "Full authentication is required to access this resource")
-        body = None
-        if request.method == "POST":
-            raw = await request.body()
-            try:
-                body = json.loads(raw or b"null")
-            except ValueError:
-                raise bad_request(body="malformed JSON") from None
-            if not isinstance(body, dict):
-                raise bad_request(body="must be a JSON object")
+        body = await json_object(request, _bad_body) if request.method == "POST" else None
         return await handler(request, user, body)
 
     return endpoint

@@ -1,2 +1,4 @@
-"""The mind simulator: `app.create_app` is mounted by `confctl sim serve`; `controls` holds the
-`confctl sim mind` helpers."""
+"""The mind simulator, in the shape every vendor's simulator has: `state` is the world (data and rules, no
+HTTP), `app.create_app` its routes, mounted by `confctl sim serve`; `controls` holds the `confctl sim mind`
+helpers. Refusals are `confctl.core.sim.kit.SimError`. Mind's extra parts: `app_controls` (its /_sim routes),
+`parse` (request bodies) and `media` (recording files)."""

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from confctl.core.sim.kit import SimError, sim_app
+from confctl.core.sim.kit import SimError, json_object, sim_app
 from confctl.core.sim.server import SimConfig
 
 from .state import (CLASSIFICATION, HOST_ONLY, IDPS, JPEG, JWT_KEY, JWT_KID, LAYOUTS, PINNING, Conference,
@@ -45,17 +45,12 @@ def _token(request: Request) -> str | None:
     return request.headers.get("token") or request.query_params.get("token")
 
 
+def _bad_body(problem: str):
+    return fail(400, "the body must be a JSON object" if problem == "not-object" else "malformed JSON body")
+
+
 async def body_of(request: Request) -> dict:
-    raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise fail(400, "malformed JSON body") from None
-    if not isinstance(data, dict):
-        raise fail(400, "the body must be a JSON object")
-    return data
+    return await json_object(request, _bad_body, empty={})
 
 
 # -- node -------------------------------------------------------------------------------------------
