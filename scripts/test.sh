@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh test
-exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" "$@"
+# worksteal: an idle worker takes tests queued for a busy one, so a few long end-to-end tests do not leave the
+# other core waiting at the end.
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist "${PYTEST_DIST:-worksteal}" "$@"
