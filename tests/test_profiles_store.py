@@ -8,7 +8,6 @@ import io
 import json
 import os
 import stat
-import subprocess
 import sys
 import tomllib
 
@@ -19,17 +18,36 @@ from confctl.cli import main
 GW = "http://127.0.0.1:9"
 
 
-def confctl(home, *args, input=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFCTL_")}
-    env.update({"CONFCTL_CONFIG_DIR": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"})
-    return subprocess.Popen([sys.executable, "-m", "confctl", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+def _child(home: str, args: list[str], stdin: str | None, err_path: str) -> None:
+    """One confctl process of a concurrent batch: its own environment, stdin, and stderr (to a file)."""
+    for key in [k for k in os.environ if k.startswith("CONFCTL_")]:
+        del os.environ[key]
+    os.environ.update({"CONFCTL_CONFIG_DIR": home, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"})
+    sys.stdin = io.StringIO(stdin or "")
+    with open(err_path, "w") as err:
+        sys.stdout, sys.stderr = io.StringIO(), err
+        code = main(args)
+        err.flush()
+    os._exit(code)
 
 
-def run_all(procs, inputs):
-    results = [p.communicate(i, timeout=120) for p, i in zip(procs, inputs)]
-    codes = [p.returncode for p in procs]
-    assert codes == [0] * len(procs), (codes, [r[1] for r in results])
+def run_all(home, argvs, inputs, scratch):
+    """Start every command as a real process at once and wait for all: real, separate processes racing for
+    the same files (their locks are per process), forked from a server that has confctl imported already,
+    so each costs no interpreter start."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["confctl.cli", "confctl.core.profiles", "confctl.core.config", "confctl.core.secrets",
+                                "test_profiles_store"])
+    errs = [scratch / f"err-{i}.txt" for i in range(len(argvs))]
+    procs = [ctx.Process(target=_child, args=(str(home), list(a), i, str(e))) for a, i, e in zip(argvs, inputs, errs)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    codes = [p.exitcode for p in procs]
+    assert codes == [0] * len(procs), (codes, [e.read_text() if e.exists() else "" for e in errs])
 
 
 def config_of(home) -> dict:
@@ -40,9 +58,9 @@ def test_concurrent_adds_keep_every_profile_and_secret(tmp_path):
     home = tmp_path / "cfg"
     for rnd in range(10):
         names = [f"r{rnd}-p{i}" for i in range(8)]
-        procs = [confctl(home, "profile", "add", n, "--provider", "gateway", "--url", GW, "--app-id", n,
-                         "--secret-stdin", "--secret-store", "file") for n in names]
-        run_all(procs, [f"key-{n}\n" for n in names])
+        argvs = [["profile", "add", n, "--provider", "gateway", "--url", GW, "--app-id", n, "--secret-stdin",
+                  "--secret-store", "file"] for n in names]
+        run_all(home, argvs, [f"key-{n}\n" for n in names], tmp_path)
         profiles = config_of(home)["profiles"]
         assert set(names) <= set(profiles), f"round {rnd}: kept {sorted(set(names) & set(profiles))}"
         secrets = tomllib.loads((home / "secrets.toml").read_text())
@@ -53,12 +71,12 @@ def test_concurrent_adds_keep_every_profile_and_secret(tmp_path):
 def test_concurrent_edits_keep_every_edit(tmp_path):
     home = tmp_path / "cfg"
     names = [f"p{i}" for i in range(8)]
-    for n in names:
-        assert confctl(home, "profile", "add", n, "--provider", "gateway", "--url", GW, "--app-id", "old",
-                       "--secret-store", "env").wait(60) == 0
+    for n in names:  # one after the other
+        run_all(home, [["profile", "add", n, "--provider", "gateway", "--url", GW, "--app-id", "old",
+                        "--secret-store", "env"]], [None], tmp_path)
     for rnd in range(3):
-        procs = [confctl(home, "profile", "edit", n, "--app-id", f"{n}-v{rnd}") for n in names]
-        run_all(procs, [None] * len(procs))
+        run_all(home, [["profile", "edit", n, "--app-id", f"{n}-v{rnd}"] for n in names], [None] * len(names),
+                tmp_path)
         profiles = config_of(home)["profiles"]
         assert {n: profiles[n]["app_id"] for n in names} == {n: f"{n}-v{rnd}" for n in names}
 
