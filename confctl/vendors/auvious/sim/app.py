@@ -7,7 +7,7 @@ documented 200/204/400 (404/422 where documented), and a long-poll events endpoi
 Event feed semantics: `GET /rtc-api/conferences/{id}/events?v=N` returns the events whose conferenceVersion
 is >= N (creation events carry a null version and count as 0), oldest first.
 
-Controls under /_sim (no auth): revoke or expire tokens, generate activity, reset, state.
+The /_sim controls (no auth) are in app_controls.py.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from confctl.core.sim.kit import SimError, json_object, sim_app
+from confctl.core.sim.kit import json_object, sim_app
 from confctl.core.sim.server import SimConfig
 
+from . import app_controls
 from .state import (CLIENTS, EVENT_TYPE, INSTANT, STREAM_TYPES, AuviousState, Conference, bad_request,
                     bare_not_found, mask, now_iso, oauth_error, sdp_answer)
 
@@ -411,65 +412,6 @@ async def view_ice(request, user, body):
     return Response(status_code=204)
 
 
-# -- controls (no auth; loopback demo and test helpers) --------------------------------------------
-async def ctl_tokens(request: Request):
-    world = _world(request)
-    action = request.path_params["action"]
-    count = len(world.tokens)
-    if action == "revoke":
-        world.tokens.clear()
-    elif action == "expire":
-        for entry in world.tokens.values():
-            entry["expires"] = time.time() - 1
-    else:
-        raise SimError(404, {"error": f"unknown action {action}"})
-    return JSONResponse({action + "d": count})
-
-
-async def ctl_state(request: Request):
-    world = _world(request)
-    return JSONResponse({"tokens_issued": world.tokens_issued, "tokens_live": len(world.tokens),
-                         "conferences": {c.id: {"version": c.version, "ended": c.ended,
-                                                "endpoints": list(c.endpoints), "events": len(c.events)}
-                                         for c in world.conferences.values()}})
-
-
-async def ctl_reset(request: Request):
-    world = _world(request)
-    world.reset()
-    return JSONResponse({"reset": True})
-
-
-async def ctl_activity(request: Request):
-    """Someone joins, publishes a microphone, renames themself and leaves — spaced out for live demos."""
-    world = _world(request)
-    conf = world.find(request.path_params["id"])
-    if conf is None or conf.ended:
-        raise SimError(404, {"error": "no such active conference"})
-    payload = await request.json() if (await request.body()) else {}
-    user = payload.get("user") or f"guest-{secrets.token_hex(2)}"
-    delay = float(payload.get("delay", world.config.deferred_delay))
-
-    async def script():
-        ep_id = f"ep-{user}"
-        if ep_id in conf.endpoints or conf.ended:
-            return
-        ep = world.join(conf, ep_id, user, {"displayName": user.title()})
-        await asyncio.sleep(delay)
-        world.publish(conf, ep, "MIC", None, {}, None)
-        await asyncio.sleep(delay)
-        ep.metadata = {**ep.metadata, "handRaised": True}
-        world.emit(conf, [{"type": "ConferenceParticipantMetadataUpdatedEvent", "userId": user,
-                         "userEndpointId": ep_id, "metadata": ep.metadata}])
-        await asyncio.sleep(delay)
-        if not conf.ended and ep_id in conf.endpoints:
-            world.leave(conf, ep, "bye")
-
-    task = asyncio.get_running_loop().create_task(script())
-    request.app.state.tasks.add(task)
-    task.add_done_callback(request.app.state.tasks.discard)
-    return JSONResponse({"user": user, "endpoint": f"ep-{user}"}, status_code=202)
-
 BASE = "/rtc-api/conferences"
 ROUTES = [
     Route("/security/oauth/token", token, methods=["POST"]),
@@ -493,14 +435,10 @@ ROUTES = [
     Route(BASE + "/{id}", api(get), methods=["GET"]),
     Route(BASE + "/{id}/simpleView", api(simple_view), methods=["GET"]),
     Route(BASE + "/{id}/events", api(events), methods=["GET"]),
-    Route("/_sim/tokens/{action}", ctl_tokens, methods=["POST"]),
-    Route("/_sim/state", ctl_state, methods=["GET"]),
-    Route("/_sim/reset", ctl_reset, methods=["POST"]),
-    Route("/_sim/conferences/{id}/activity", ctl_activity, methods=["POST"]),
 ]
 
 
 def create_app(config: SimConfig) -> Starlette:
-    app = sim_app(ROUTES, AuviousState(config))
+    app = sim_app(ROUTES + app_controls.ROUTES, AuviousState(config))
     app.state.tasks = set()  # running activity scripts, held so the loop does not drop them
     return app

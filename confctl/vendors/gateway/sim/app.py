@@ -2,20 +2,21 @@
 as `create_app(config)`. Each handler authenticates, reads the request and calls the world in `state.py`; a
 refusal is a `SimError` raised there and answered by the shared handler.
 
-Controls under /_sim (no auth): create call sessions, seed rooms, set the webhook URL, reset.
+The /_sim controls (no auth) are in app_controls.py.
 """
 
 from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from confctl.core.sim.kit import json_object, sim_app
-from confctl.core.sim.server import CREDENTIALS, SimConfig
+from confctl.core.sim.server import SimConfig
 
-from .state import GatewayState, Room, bad_json, error, page
+from . import app_controls
+from .state import GatewayState, Room, bad_json, page
 
 
 def _world(request: Request) -> GatewayState:
@@ -97,53 +98,6 @@ async def session_command(request: Request):
     return JSONResponse(payload, status_code=status)
 
 
-# -- controls --------------------------------------------------------------------------------------------
-async def ctl_sessions(request: Request):
-    body = await _body(request)
-    made = _world(request).make_sessions(body.get("app_id") or CREDENTIALS["gateway"]["app_id"],
-                                         int(body.get("count", 1)), body.get("room_id"))
-    return JSONResponse({"sessions": made}, status_code=201)
-
-
-async def ctl_rooms(request: Request):
-    body = await _body(request)
-    made = _world(request).seed_rooms(body.get("app_id") or CREDENTIALS["gateway"]["app_id"],
-                                      body.get("prefix", "seed"), int(body.get("count", 1)))
-    return JSONResponse({"rooms": made}, status_code=201)
-
-
-async def ctl_webhook(request: Request):
-    body = await _body(request)
-    world = _world(request)
-    world.webhook_url = body.get("url") or None
-    return JSONResponse({"url": world.webhook_url})
-
-
-async def ctl_deliveries(request: Request):
-    return JSONResponse({"deliveries": _world(request).deliveries})
-
-
-async def ctl_throttle(request: Request):
-    """The next `count` rate-limited commands answer 429 with Retry-After `retry_after`."""
-    body = await _body(request)
-    world = _world(request)
-    world.throttle, world.throttle_after = int(body.get("count", 1)), body.get("retry_after", 1)
-    return JSONResponse({"count": world.throttle, "retry_after": world.throttle_after})
-
-
-async def ctl_status(request: Request):
-    """Answer with any status (tests of the exit-code table: 500, 502, 503 ...)."""
-    code = int(request.path_params["code"])
-    if code >= 400:
-        raise error(code, f"simulated status {code}")
-    return JSONResponse({}, status_code=code)
-
-
-async def ctl_reset(request: Request):
-    _world(request).reset()
-    return Response(status_code=204)
-
-
 BASE = "/api/v1/conferences"
 ROUTES = [
     Route(BASE, create_room, methods=["POST"]),
@@ -156,15 +110,8 @@ ROUTES = [
     Route(BASE + "/{room_id}/stop", control, methods=["POST"]),
     Route(BASE + "/{room_id}/volume", control, methods=["POST"]),
     Route("/api/v1/sessions/{uuid}/commands/conference/{action:str}", session_command, methods=["POST"]),
-    Route("/_sim/sessions", ctl_sessions, methods=["POST"]),
-    Route("/_sim/rooms", ctl_rooms, methods=["POST"]),
-    Route("/_sim/webhook", ctl_webhook, methods=["POST"]),
-    Route("/_sim/deliveries", ctl_deliveries, methods=["GET"]),
-    Route("/_sim/reset", ctl_reset, methods=["POST"]),
-    Route("/_sim/throttle", ctl_throttle, methods=["POST"]),
-    Route("/_sim/status/{code:int}", ctl_status, methods=["GET", "POST"]),
 ]
 
 
 def create_app(config: SimConfig) -> Starlette:
-    return sim_app(ROUTES, GatewayState(config))
+    return sim_app(ROUTES + app_controls.ROUTES, GatewayState(config))

@@ -1,4 +1,4 @@
 """The mind simulator, in the shape every vendor's simulator has: `state` is the world (data and rules, no
-HTTP), `app.create_app` its routes, mounted by `confctl sim serve`; `controls` holds the `confctl sim mind`
-helpers. Refusals are `confctl.core.sim.kit.SimError`. Mind's extra parts: `app_controls` (its /_sim routes),
+HTTP), `app.create_app` its API routes and `app_controls` its /_sim routes, mounted by `confctl sim serve`;
+`controls` holds the `confctl sim mind` helpers. Refusals are `confctl.core.sim.kit.SimError`. Mind also has
 `parse` (request bodies) and `media` (recording files)."""

@@ -28,7 +28,7 @@ from confctl.core.sim.kit import SimError, sim_app
 
 from . import app_controls, media
 from .parse import body_of
-from .state import APP_ID, APP_TOKEN, Conference, Listener, Streaming, World, fail
+from .state import APP_ID, APP_TOKEN, Conference, Listener, MindState, Streaming, fail
 
 LAYOUTS = ("mosaic", "selector", "presenting_mosaic", "presenting_selector")
 ROLES = ("moderator", "presenter", "speaker", "attendee")
@@ -91,7 +91,7 @@ def reset_connection(ws) -> None:
     raise ClientDisconnected
 
 
-def _world(conn) -> World:
+def _world(conn) -> MindState:
     return conn.app.state.sim
 
 
@@ -540,4 +540,4 @@ ROUTES = app_controls.ROUTES + [  # /_sim first: "/_sim/state" would match "/{ap
 
 
 def create_app(config) -> Starlette:
-    return sim_app(ROUTES, World(config))
+    return sim_app(ROUTES, MindState(config))

@@ -8,10 +8,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from .parse import body_of
-from .state import APP_ID, Conference, World, fail
+from .state import APP_ID, Conference, MindState, fail
 
 
-def _world(conn) -> World:
+def _world(conn) -> MindState:
     return conn.app.state.sim
 
 
@@ -23,14 +23,14 @@ def control_conf(request) -> Conference:
     return conf
 
 
-def who(world: World, conf: Conference, key) -> object:
+def who(world: MindState, conf: Conference, key) -> object:
     p = world.find_participant(conf, str(key or ""))
     if p is None:
         raise fail(404, f"no participant {key!r} in conference {conf.id}")
     return p
 
 
-def apply(world: World, conf: Conference, action: str, data: dict) -> dict:
+def apply(world: MindState, conf: Conference, action: str, data: dict) -> dict:
     """One participant-side change (it is notified like any change not made by the application)."""
     if action == "join":
         p = world.find_participant(conf, str(data.get("name") or ""))

@@ -115,7 +115,7 @@ class Conference:
         self.listeners = []
 
 
-class World:
+class MindState:
     def __init__(self, config):
         self.config = config
         self.limit = config.mind_conference_limit or DAY

@@ -54,6 +54,11 @@ def fail(status: int, result, state: str = "failed") -> SimError:
     return SimError(status, {"status": state, "result": result})
 
 
+def bad_body(problem: str) -> SimError:
+    """A request body that is not a JSON object."""
+    return fail(400, "the body must be a JSON object" if problem == "not-object" else "malformed JSON body")
+
+
 def public(p: dict) -> dict:
     return {k: v for k, v in p.items() if not k.startswith("_")}
 
