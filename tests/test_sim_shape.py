@@ -127,3 +127,19 @@ def test_pexip_refusals_are_its_documented_body(sim):
     assert unknown.json() == {"status": "failed", "result": "Neither conference nor gateway found"}
     bad_token = httpx.get(f"{base}/meet.demo/participants", headers={"token": "not-a-token"})
     assert bad_token.status_code == 403 and bad_token.json() == {"status": "success", "result": "Invalid token"}
+
+
+# -- one layout ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("vendor", sorted(HELPERS))
+def test_every_simulator_has_the_same_files_and_its_state_knows_no_http(vendor):
+    import ast
+    from pathlib import Path
+
+    import confctl
+
+    sim_dir = Path(confctl.__file__).parent / "vendors" / vendor / "sim"
+    assert {"state.py", "app.py", "app_controls.py", "controls.py"} <= {p.name for p in sim_dir.glob("*.py")}
+    tree = ast.parse((sim_dir / "state.py").read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    assert not {m for m in imported if m.split(".")[0] == "starlette"}
