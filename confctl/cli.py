@@ -287,6 +287,9 @@ def handle(exc: BaseException) -> int:
     if isinstance(exc, (typer.Abort, KeyboardInterrupt)):
         print("interrupted", file=sys.stderr)
         return 130
+    from confctl.core.validate import choice_error
+
+    exc = choice_error(exc) or exc  # a refused choice reads like every other rule: "--qos: must be one of ..."
     if isinstance(exc, typer.TyperException):  # usage errors from the parser
         code = getattr(exc, "exit_code", 2)
         if type(exc).__name__ == "NoArgsIsHelpError":  # a group without a command: its help, like bare confctl

@@ -153,3 +153,49 @@ def test_no_caller_catches_a_dry_run_exception_and_no_auth_kind_carries_a_prefix
         text = path.read_text()
         assert "except DryRun" not in text and "except http.DryRun" not in text, path
         assert '"dry-run:"' not in text and 'startswith("dry-run' not in text, path
+
+
+def _pexip_command(*path):
+    import typer
+
+    from confctl import cli
+
+    cmd = typer.main.get_command(cli.build_app(cli.selected_group(["pexip"])))
+    for name in ("pexip", *path):
+        cmd = cmd.commands[name]
+    return cmd
+
+
+def test_choices_are_real_types_that_typer_validates_and_completes():
+    import click
+
+    fecc = _pexip_command("participant", "fecc")
+    action = next(p for p in fecc.params if p.name == "action")
+    assert tuple(action.type.choices) == ("start", "stop", "continue")  # a choice type, not help text
+    assert [c.value for c in action.shell_complete(click.Context(fecc), "c")] == ["continue"]
+    kinds = next(p for p in _pexip_command("conference", "transform-layout").params if p.name == "layout")
+    assert "one_main_twelve_around" in kinds.type.choices  # a choice rule's values are a choice type too
+
+
+def test_the_command_gets_plain_strings_back(monkeypatch):
+    from confctl.core import builder
+
+    seen = {}
+    monkeypatch.setattr(builder, "run_endpoint", lambda provider, ep, values, opts: seen.update(values))
+    fecc = _pexip_command("participant", "fecc")
+    fecc.main(["65b4af2f-657a-4081-98a8-b17667628ce3", "--action", "start", "--pan", "left"],
+              standalone_mode=False)
+    assert seen["action"] == "start" and type(seen["action"]) is str and seen["pan"] == "left"
+
+
+def test_a_bad_choice_is_exit_2_before_anything_is_sent(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFCTL_")}
+    env.update(CONFCTL_CONFIG_DIR=str(tmp_path), CONFCTL_PEXIP_URL="http://127.0.0.1:9",
+               CONFCTL_PEXIP_CONFERENCE="meet.x")
+    result = subprocess.run([*CONFCTL, "pexip", "participant", "fecc", EX_PARTICIPANT, "--action", "jump"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 2
+    assert "--action: must be one of start, stop, continue (got 'jump')" in result.stderr  # the rule's words
+    helptext = subprocess.run([*CONFCTL, "pexip", "participant", "fecc", "--help"], capture_output=True,
+                              text=True, env={**env, "COLUMNS": "200"}, timeout=60).stdout
+    assert "<start|stop|continue>" in helptext

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import enum
 import inspect
 import os
 import re
@@ -28,9 +29,38 @@ _TYPES = {"str": str, "int": int, "float": float, "bool": bool, "json": str, "fi
 # ---------------------------------------------------------------------------------------------------------
 # Signature construction
 # ---------------------------------------------------------------------------------------------------------
+_CHOICE_TYPES: dict[tuple[str, ...], type[enum.Enum]] = {}
+
+
+def choice_type(choices: tuple[str, ...]) -> type[enum.Enum]:
+    """The choices as a real type (a str Enum): Typer validates them (exit 2) and lists them in help and in
+    completions; the command gets the plain strings back (`_plain`)."""
+    found = _CHOICE_TYPES.get(tuple(choices))
+    if found is None:
+        found = _CHOICE_TYPES[tuple(choices)] = enum.Enum("Choice", {c: c for c in choices}, type=str)
+    return found
+
+
+def param_choices(p: Param) -> tuple[str, ...]:
+    """The fixed values a parameter takes: its own `choices`, or a case-sensitive choice rule's."""
+    if p.choices:
+        return tuple(p.choices)
+    if p.rule is not None and getattr(p.rule, "case", True):
+        return tuple(getattr(p.rule, "choices", None) or ())
+    return ()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _param_help(p: Param) -> str:
     text = p.help
-    if p.choices:
+    if p.choices and p.metavar:  # otherwise Typer shows them as the metavar
         text += f" [{'|'.join(p.choices)}]"
     if p.rule is not None and getattr(p.rule, "describe", None) and not p.choices:
         text += f" ({p.rule.describe})"
@@ -43,18 +73,20 @@ def _param_help(p: Param) -> str:
 
 def _annotation(p: Param, bulk: bool = False):
     help_text = _param_help(p)
+    fixed = param_choices(p)
+    item = choice_type(fixed) if fixed and p.type in ("str", "list") else _TYPES.get(p.type, str)
     if p.type == "list" or bulk:
-        py = Optional[list[str]]
+        py = Optional[list[item]]
     elif p.type == "bool":
         py = Optional[bool]
     else:
-        py = Optional[_TYPES[p.type]]
+        py = Optional[item]
     metavar = p.metavar or (p.name.upper() if p.is_positional else None)
     if p.is_positional:
         required = p.required and not bulk and p.type != "list"
         info = typer.Argument(help=help_text, metavar=metavar, show_default=False)
         if required:
-            py = _TYPES.get(p.type, str)
+            py = item
     else:
         decls = [p.cli_flag]
         if p.type == "bool" and "/" not in p.cli_flag:
@@ -107,7 +139,7 @@ def make_command(provider: Provider, ep: Endpoint, alias: Alias | None = None):
     sig += _extras(ep)
 
     def command(**kwargs):
-        values = {k: v for k, v in kwargs.items() if not k.startswith("_")}
+        values = {k: _plain(v) for k, v in kwargs.items() if not k.startswith("_")}
         if alias:
             values.update(alias.preset)
         opts = {k[1:]: v for k, v in kwargs.items() if k.startswith("_")}

@@ -62,8 +62,24 @@ def choice(*allowed: str, case: bool = True) -> Rule:
         return value
 
     check.describe = "|".join(allowed)
-    check.choices = allowed  # shell completion offers them
+    check.choices = allowed  # the builder makes them the option's type: Typer checks, help and completion list them
+    check.case = case
     return check
+
+
+def choice_error(exc: BaseException) -> ValidationError | None:
+    """A value the parser refused for a choice type (the builder makes choices real types, so Typer checks
+    them), said as the choice rule says it: "--qos: must be one of A, B (got 'X')". None for other errors."""
+    param = getattr(exc, "param", None)
+    choices = getattr(getattr(param, "type", None), "choices", None)
+    if not choices:
+        return None
+    longs = [o for o in getattr(param, "opts", ()) if o.startswith("--")]
+    field = longs[0] if longs else (param.opts[0] if getattr(param, "param_type_name", "") == "option"
+                                    else (param.name or "value").upper())
+    got = re.match(r"'(.*)' is not one of ", getattr(exc, "message", "") or "")  # click's wording, if it is
+    return ValidationError(field, "must be one of " + ", ".join(str(c) for c in choices),
+                           got.group(1) if got else None)
 
 
 def is_uuid(field, value):
