@@ -127,3 +127,27 @@ def error_for_status(status: int, message: str, *, hint: str | None = None, deta
     else:
         cls = ApiError
     return cls(message, hint=hint, status=status, detail=detail)
+
+
+# DESIGN §5: what each exit code means, the one source for the README's table (checked by a test) and the man
+# page (scripts/gen_docs.py). EXIT_CODES above maps errors to these codes.
+EXIT_MEANINGS: tuple[tuple[int, str], ...] = (
+    (0, "success (an empty list is success)"),
+    (1, "the API processed the request and reported failure (including a 400 from the server), or an "
+        "unexpected error"),
+    (2, "usage error or invalid input \u2014 nothing was sent"),
+    (3, "authentication or authorization failed (401, 403, token refresh failed), or credentials missing or "
+        "unreadable (a hung, failing or locked keyring; a secrets file others can read)"),
+    (4, "not found (404)"),
+    (5, "conflict (409)"),
+    (6, "rate limited and the retry budget ran out (429)"),
+    (7, "server error or unreachable after retries (5xx, timeouts, connection refused, TLS failure)"),
+    (8, "partial failure of a batch: some items failed and some succeeded (when every item fails, the exit code "
+        "is that failure's \u2014 the first item's if they differ; an item whose goal already held counts as "
+        "success)"),
+    (9, "an event stream ended and could not be resumed"),
+    (10, "declined at a prompt; nothing was sent (without a terminal, or with `--no-input`, confctl does not "
+         "ask: exit 2, pass `--yes`)"),
+    (130, "interrupted (Ctrl-C), after cleaning up"),
+    (141, "stdout was a pipe whose reader went away (`| head`): nothing on stderr"),
+)
