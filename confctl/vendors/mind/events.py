@@ -30,6 +30,7 @@ from confctl.core.events import envelope
 from confctl.core.events.merge import merge
 from confctl.core.http import USER_AGENT, backoff, log
 
+from . import SPEC
 from .endpoints import path
 
 CLOSE_LIMIT, CLOSE_REPLACED = 4000, 4001
@@ -119,12 +120,10 @@ class ConferenceFollower:
                  clock=time.monotonic, wait=None, window: float | None = None):
         from confctl.core.state import state
 
-        from .provider import MindSession
-
         self.profile = profile
         self.conference = conference
         self.stop = stop
-        self.session = session or MindSession(profile)
+        self.session = session or SPEC.load().session(profile)  # the vendor's session, through its spec
         self.url = ws_url(self.session.base_url, self.session.app_id, conference)
         self.connector = connector or self.connect
         self.clock = clock
