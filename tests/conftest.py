@@ -27,6 +27,29 @@ def load_inventory(provider: str) -> list[dict]:
     return rows
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_default_tls_context():
+    """httpx loads the default CA store (about 25 ms) for every client it makes; a real confctl process makes one
+    client, the in-process runner makes hundreds. Build the default context once per trust setting and share it
+    (an SSLContext may serve many connections); any other `verify` goes through httpx unchanged."""
+    import httpx._transports.default as transport
+
+    made = transport.create_ssl_context
+    cache: dict = {}
+
+    def create_ssl_context(verify=True, cert=None, trust_env=True):
+        if verify is not True or cert is not None:
+            return made(verify=verify, cert=cert, trust_env=trust_env)
+        key = (trust_env and os.environ.get("SSL_CERT_FILE"), trust_env and os.environ.get("SSL_CERT_DIR"))
+        if key not in cache:
+            cache[key] = made(verify=verify, cert=cert, trust_env=trust_env)
+        return cache[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(transport, "create_ssl_context", create_ssl_context)
+        yield
+
+
 @pytest.fixture(scope="session")
 def sim():
     """All simulators on one loopback port, with short clocks so tests stay fast."""
