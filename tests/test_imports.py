@@ -14,8 +14,6 @@ PACKAGE = ROOT / "confctl"
 # Known cycles closed by a function-level import, as sets of modules (see the module docstring).
 LAZY_CYCLES = [
     {"confctl.core.redact", "confctl.core.output"},
-    {"confctl.vendors.pexip.endpoints", "confctl.vendors.pexip.events", "confctl.vendors.pexip.names",
-     "confctl.vendors.pexip.provider", "confctl.vendors.pexip.roster", "confctl.vendors.pexip.workflows"},
 ]
 
 

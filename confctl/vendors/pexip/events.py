@@ -33,6 +33,8 @@ from confctl.core.events.envelope import now_iso
 from confctl.core.http import backoff
 from confctl.core.vendor import FollowOptions
 
+from . import SPEC
+from .answers import invalid_token
 from .token import conference_path
 
 READ_TIMEOUT = 120.0  # a silent stream is reconnected (and re-synced) after this long
@@ -126,9 +128,7 @@ def open_stream(session, alias: str, *, retry: bool = True):
         if response.status_code < 400:
             return response
         response.read()
-        from .provider import _invalid_token
-
-        if attempt == 1 and response.status_code in (401, 403) and _invalid_token(response):
+        if attempt == 1 and response.status_code in (401, 403) and invalid_token(response):
             session.lease(alias).invalidate()
             continue
         raise session.error(response)
@@ -313,18 +313,16 @@ def _save_frame(session, alias: str, event_id: str | None, folder: Path) -> str 
 
 def follow(profile, options):
     """Provider.follow: one conference, or several merged (each with its own token)."""
-    from .provider import PexipSession
-
     aliases = list(options.conference) or [profile.require("conference")]
     if len(aliases) == 1:
-        with PexipSession(profile) as session:
+        with SPEC.load().session(profile) as session:  # the vendor's session, through its spec
             yield from follow_conference(session, aliases[0], options, profile.name)
         return
     from confctl.core.events.merge import merge
 
     def source(alias):
         def run():
-            with PexipSession(profile) as session:  # one token (participant) per conference
+            with SPEC.load().session(profile) as session:  # one token (participant) per conference
                 yield from follow_conference(session, alias, options, profile.name)
         return run
 

@@ -18,6 +18,7 @@ import time
 
 from confctl.core.errors import NotFoundError, UsageError
 
+from .answers import SELF_MARK, unwrap
 from .rules import UUID_RE
 from .token import conference_path
 
@@ -27,8 +28,6 @@ BURST_LIMIT = 10.0  # never read the opening burst longer than this
 
 
 def _unwrap(response, what):
-    from .provider import unwrap
-
     return unwrap(response.json(), what)
 
 
@@ -209,8 +208,6 @@ def resolve_one(call, value: str, *, search_breakouts: bool | None = None) -> st
     alias = call.path_values["alias"]
     if value == "self":
         from confctl.core.state import state
-
-        from .provider import SELF_MARK
 
         if state.dry_run:  # printed as $CONFCTL_PEXIP_SELF, filled by the setup lines with the token
             return SELF_MARK

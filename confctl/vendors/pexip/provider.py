@@ -8,17 +8,15 @@ import threading
 from contextlib import contextmanager
 
 from confctl.core import output
-from confctl.core.errors import ApiError
 from confctl.core.http import Session
 from confctl.core.provider import Provider
 from confctl.core.spec import LOCAL, Param
 
 from . import SPEC
+from .answers import SELF_ENV, SELF_MARK, invalid_token, unwrap  # noqa: F401 (unwrap: for the endpoints)
 from .rules import room_ref
 from .token import TOKEN_ENV, Lease, conference_path
 
-SELF_MARK = "confctl-self-participant"  # `self` in a dry run's path, printed as $CONFCTL_PEXIP_SELF
-SELF_ENV = "CONFCTL_PEXIP_SELF"
 ALIAS_IN_PATH = re.compile(r"/api/client/v2/conferences/([^/]+)/")
 BREAKOUT = Param("breakout", LOCAL, rule=room_ref, resolve="breakout", metavar="ROOM",
                  help="send the request to this breakout room (same request under /breakouts/{uuid}/): its "
@@ -162,7 +160,7 @@ class PexipSession(Session):
         response = super().request(method, path, raise_for_status=False, **kw)
         alias = _alias_of(path)
         if response.status_code in (401, 403) and kw.get("auth", "default") != "none" and alias \
-                and alias in self.leases and not self.leases[alias].external and _invalid_token(response):
+                and alias in self.leases and not self.leases[alias].external and invalid_token(response):
             response.close()
             self.leases[alias].invalidate()
             response = super().request(method, path, raise_for_status=False, **kw)
@@ -207,16 +205,6 @@ def _terminate_like_ctrl_c() -> None:
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, interrupt)
-
-
-def _invalid_token(response) -> bool:
-    try:
-        response.read()
-        body = response.json()
-    except Exception:  # noqa: BLE001 - any unreadable body is not a token complaint
-        return response.status_code == 401
-    result = body.get("result") if isinstance(body, dict) else body
-    return response.status_code == 401 or (isinstance(result, str) and "token" in result.lower())
 
 
 class Pexip(Provider):
@@ -285,23 +273,6 @@ class Pexip(Provider):
         from .events import follow
 
         return follow(profile, options)
-
-
-def unwrap(body, what: str = "request"):
-    """Pexip answers {"status", "result"}: status "failure" or result false is a failure (exit 1)."""
-    if not (isinstance(body, dict) and "status" in body and "result" in body):
-        return body
-    status, result = body["status"], body["result"]
-    if status != "success":
-        raise ApiError(f"{what}: {result}" if isinstance(result, str) else f"{what}: failed ({status})",
-                       detail=body)
-    if result is False:
-        raise ApiError(f"{what}: the node did not apply it (result: false)", detail=body,
-                       hint="check the target exists in this room and that confctl has Host rights")
-    if result is True:
-        output.note(f"{what}: ok")
-        return None
-    return result
 
 
 PROVIDER = Pexip()

@@ -91,7 +91,7 @@ def everyone(session, alias: str) -> tuple[list[dict], Watch]:
     from confctl.core.errors import ConfctlError
 
     from . import names
-    from .provider import unwrap
+    from .answers import unwrap
     from .token import conference_path
 
     main = unwrap(session.lookup("GET", conference_path(alias) + "/participants").json(), "participants") or []
@@ -130,15 +130,16 @@ def register(app: typer.Typer) -> None:
         from confctl.core import config, output
         from confctl.core.state import state
 
-        from .provider import PexipSession
         from confctl.core.vendor import FollowOptions
+
+        from . import SPEC
 
         from .events import follow_conference
 
         profile = config.resolve("pexip", state.profile)
         alias = conference or profile.require("conference")
         fmt = output.fmt()
-        with PexipSession(profile) as session:
+        with SPEC.load().session(profile) as session:
             if not watch:
                 people, view = everyone(session, alias)
                 output.emit(view.rows() if fmt in ("table", "wide") else people, id_field="uuid")

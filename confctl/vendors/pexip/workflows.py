@@ -10,6 +10,7 @@ import time
 from confctl.core import output
 from confctl.core.errors import ApiError, ValidationError
 
+from .answers import unwrap
 from .token import SSORedirect
 
 DIAL_WAIT = 30.0  # Pexip gives up on an unanswered dial-out after 30 s
@@ -144,8 +145,6 @@ def attestation(call):
 
 # -- dial-out -----------------------------------------------------------------------------------------
 def _participants(call, uuids: list[str]) -> list[dict]:
-    from .provider import unwrap
-
     base = call.path[: call.path.rindex("/dial")]
     people = unwrap(call.session.request("GET", base + "/participants").json(), "participants") or []
     found = [p for p in people if p.get("uuid") in uuids]
