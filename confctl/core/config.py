@@ -150,9 +150,10 @@ def _clean(label: str, value: str | None) -> str | None:
         return value
     key = (label, value)
     if key not in _cleaned:
+        from confctl.core import output
         from confctl.core.redact import clean_secret
 
-        _cleaned[key] = clean_secret(label, value)
+        _cleaned[key] = clean_secret(label, value, warn=output.warn)
     return _cleaned[key]
 
 

@@ -137,7 +137,7 @@ def _read_secret(field: Field, from_stdin: bool, *, required: bool) -> str | Non
             raise UsageError("--secret-stdin: stdin was empty")
         from confctl.core.redact import clean_secret
 
-        return clean_secret("--secret-stdin", value)  # a CR left by a Windows file: dropped with a warning
+        return clean_secret("--secret-stdin", value, warn=output.warn)  # a Windows file's CR: dropped, warned
     if not state.interactive:
         return None
     if required:

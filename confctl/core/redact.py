@@ -204,17 +204,16 @@ def describe(ch: str) -> str:
         ch, f"control character U+{ord(ch):04X}")
 
 
-def clean_secret(name: str, value: str | None, *, warn=None) -> str | None:
+def clean_secret(name: str, value: str | None, *, warn) -> str | None:
     """A secret read from a file, stdin or the environment, made safe for a header: one trailing CR/LF
     (a file saved with Windows line endings, `echo` into a pipe) is stripped with a warning; any other
-    control character is refused (exit 2) naming `name` — the value is never echoed."""
+    control character is refused (exit 2) naming `name` — the value is never echoed. `warn` prints the
+    warning (output.warn: the caller passes it, so this module never imports output, which imports it)."""
     if value is None:
         return None
     for ending in ("\r\n", "\n", "\r"):
         if value.endswith(ending):
             value = value[: -len(ending)]
-            if warn is None:
-                from confctl.core.output import warn
             label = {"\r\n": "CR LF", "\n": "LF", "\r": "CR"}[ending]
             warn(f"{name}: ignored a trailing line ending ({label}) after the secret")
             break
