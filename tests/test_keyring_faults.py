@@ -91,12 +91,18 @@ def _write_config(home: Path, **profiles: dict) -> None:
     (home / "config.toml").write_text(tomli_w.dumps(data))
 
 
+# The keyring timeout: short only for the backends that hang on purpose. Every other backend must get past the
+# probe, which loads the backend (keyring and this module) inside the timed call: on a busy machine that alone
+# can take longer than half a second. DeleteHangs must pass the probe too, then hang on the delete.
+TIMEOUTS = {"Hanging": "0.5", "DeleteHangs": "2"}
+
+
 def run(home: Path, backend: str, *args: str, env: dict | None = None, input: str | None = None
         ) -> subprocess.CompletedProcess:
     merged = {k: v for k, v in os.environ.items() if not k.startswith("CONFCTL_")}
     merged.update({"CONFCTL_CONFIG_DIR": str(home), "PYTHON_KEYRING_BACKEND": f"test_keyring_faults.{backend}",
                    "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
-                   "CONFCTL_KEYRING_TIMEOUT": "0.5", "CONFCTL_NO_INPUT": "1", **(env or {})})
+                   "CONFCTL_KEYRING_TIMEOUT": TIMEOUTS.get(backend, "10"), "CONFCTL_NO_INPUT": "1", **(env or {})})
     return subprocess.run([sys.executable, "-m", "confctl", *args], input=input, capture_output=True, text=True,
                           env=merged, timeout=60)
 
