@@ -79,7 +79,7 @@ _confctl_options() {
         "auvious token") echo "--cached --no-cached --show-token --no-show-token --token-file -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "completion") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "events") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
-        "events follow") echo "--type -t --count -n --timeout --until --conference -c --listen --forward-to --cursor-file --save-frames -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "events follow") echo "--type -t --count -n --timeout --until --conference -c --listen --forward-to --save-frames --cursor-file -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "gateway") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "gateway api") echo "--data -d --param -q --header -H -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "gateway endpoints") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
@@ -298,7 +298,7 @@ _confctl_options() {
         "sim pexip speak") echo "--vad --conference -c --url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim pexip state") echo "--conference -c --url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim pexip ttl") echo "--url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
-        "sim serve") echo "--host --port --gateway-webhook --cooldown-scale --pexip-token-ttl --mind-conference-limit --auvious-token-ttl --only --env-file -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "sim serve") echo "--host --port --only --env-file --gateway-webhook --cooldown-scale --pexip-token-ttl --mind-conference-limit --auvious-token-ttl -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
     esac
 }
 
@@ -339,7 +339,7 @@ _confctl_valued() {
         "auvious token") echo "--token-file -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "completion") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "events") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
-        "events follow") echo "--type -t --count -n --timeout --until --conference -c --listen --forward-to --cursor-file --save-frames -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "events follow") echo "--type -t --count -n --timeout --until --conference -c --listen --forward-to --save-frames --cursor-file -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "gateway") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "gateway api") echo "--data -d --param -q --header -H -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "gateway endpoints") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
@@ -558,7 +558,7 @@ _confctl_valued() {
         "sim pexip speak") echo "--vad --conference -c --url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim pexip state") echo "--conference -c --url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim pexip ttl") echo "--url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
-        "sim serve") echo "--host --port --gateway-webhook --cooldown-scale --pexip-token-ttl --mind-conference-limit --auvious-token-ttl --only --env-file -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "sim serve") echo "--host --port --only --env-file --gateway-webhook --cooldown-scale --pexip-token-ttl --mind-conference-limit --auvious-token-ttl -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
     esac
 }
 
@@ -786,8 +786,8 @@ _confctl_values() {
         "events|--output") echo "table wide json jsonl yaml id" ;;
         "events|--color") echo "auto always never" ;;
         "events|--ca-bundle") echo "@file" ;;
-        "events follow|--cursor-file") echo "@file" ;;
         "events follow|--save-frames") echo "@dir" ;;
+        "events follow|--cursor-file") echo "@file" ;;
         "events follow|-p") echo "@profile" ;;
         "events follow|--profile") echo "@profile" ;;
         "events follow|-o") echo "table wide json jsonl yaml id" ;;
@@ -2174,6 +2174,7 @@ _confctl_args() {
     case "$1" in
         "completion") echo "bash zsh fish" ;;
         "man") echo "confctl gateway pexip mind auvious profile events sim" ;;
+        "pexip conference guests-can-see-guests") echo "no_hosts always never" ;;
         "profile edit") echo "@profile" ;;
         "profile remove") echo "@profile" ;;
         "profile show") echo "@profile" ;;
