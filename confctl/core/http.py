@@ -351,6 +351,28 @@ def _load_ca_bundle(path: str, source: str = "--ca-bundle"):
     return context
 
 
+def verify_for(profile) -> Any:
+    """The one trust decision for a profile's connections: `--ca-bundle`, else the profile's `ca_bundle`, adds
+    its certificates to the default CAs (an SSL context; a bad file is exit 2 before anything is sent);
+    neither means the default CAs (True, as httpx takes it)."""
+    if state.ca_bundle:
+        return _load_ca_bundle(state.ca_bundle, "--ca-bundle")
+    if getattr(profile, "ca_bundle", None):
+        return _load_ca_bundle(profile.ca_bundle, f"ca_bundle of profile {profile.name!r}")
+    return True
+
+
+def ssl_context_for(profile):
+    """`verify_for` as an SSL context, for a connection not made by httpx (the Mind WebSocket): the same CAs
+    the HTTP layer trusts, including SSL_CERT_FILE/SSL_CERT_DIR when no bundle is given."""
+    verify = verify_for(profile)
+    if verify is True:
+        import httpx
+
+        return httpx.create_ssl_context(trust_env=True)
+    return verify
+
+
 def _in_memory(response: httpx.Response) -> bool:
     import httpx
 
@@ -367,14 +389,15 @@ class Session:
 
     Contract for providers: `secret_env` (see `curl_line`) and `dry_run_setup()` make dry runs runnable;
     `add_secret()` registers a credential the provider received; `json()` reads a JSON body or fails (7);
-    `request(..., lookup=True)` marks a read-only look-up that a dry run still sends."""
+    `request(..., lookup=True)` marks a read-only look-up that a dry run still sends; `profile=` gives the
+    profile whose trust setting (`verify_for`) the connections use."""
 
     provider = "api"
     secret_env: dict[str, str] = {}
     clock: Callable[[], float] = staticmethod(time.monotonic)
     sleep: Callable[[float], None] = staticmethod(time.sleep)
 
-    def __init__(self, base_url: str, *, verify: Any = True, timeout: float | None = None,
+    def __init__(self, base_url: str, *, profile: Any = None, verify: Any = None, timeout: float | None = None,
                  max_wait: float | None = None, secrets: Iterable[str] = (), budget: RetryBudget | None = None):
         if not base_url:
             raise UsageError("no base URL configured")
@@ -387,11 +410,11 @@ class Session:
         self._secrets: list[str] = []
         for secret in secrets:
             self.add_secret(secret)
-        if isinstance(verify, str):  # before any request: a bad file is exit 2, nothing sent
-            profile = getattr(getattr(self, "profile", None), "name", None)
-            source = "--ca-bundle" if verify == state.ca_bundle else (
-                f"ca_bundle of profile {profile!r}" if profile else "ca_bundle")
-            verify = _load_ca_bundle(verify, source)
+        # Trust comes from the profile (verify_for), checked before any request: a bad file is exit 2.
+        if verify is None:
+            verify = verify_for(profile)
+        elif isinstance(verify, str):
+            verify = _load_ca_bundle(verify, "ca_bundle")
         self._verify = verify
         self._client: httpx.Client | None = None
         self._setup_shown = False

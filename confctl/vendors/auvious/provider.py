@@ -28,8 +28,6 @@ class AuviousSession(Session):
     def __init__(self, profile, *, max_wait: float | None = None, timeout: float | None = None):
         import os
 
-        from confctl.core.state import state
-
         from .oauth import TokenManager, default_token_url
 
         self.profile = profile
@@ -43,8 +41,7 @@ class AuviousSession(Session):
         self._secret: str | None = None
         self.user_token = os.environ.get(TOKEN_VAR, "").strip() or None
         self._dry_kinds: set[str] = set()  # which credentials the dry-run lines printed so far read
-        super().__init__(base, verify=state.ca_bundle or profile.ca_bundle or True, max_wait=max_wait,
-                         timeout=timeout)
+        super().__init__(base, profile=profile, max_wait=max_wait, timeout=timeout)
         self.add_secret(self.user_token)
         self.tokens = TokenManager(self, self.token_url, self.client_id, self.client_secret)
 

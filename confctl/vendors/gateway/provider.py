@@ -13,13 +13,10 @@ class GatewaySession(Session):
     secret_env = {"x-api-key": "CONFCTL_GATEWAY_API_KEY"}
 
     def __init__(self, profile):
-        from confctl.core.state import state
-
         self.profile = profile
         self.app_id = profile.require("app_id")
         self.api_key = profile.secret("api_key")
-        super().__init__(profile.require("url"), verify=state.ca_bundle or profile.ca_bundle or True,
-                         secrets=[self.api_key or ""])
+        super().__init__(profile.require("url"), profile=profile, secrets=[self.api_key or ""])
 
     def auth_headers(self, kind: str = "default", *, dry_run: bool = False) -> dict[str, str]:
         if not dry_run and not self.api_key:

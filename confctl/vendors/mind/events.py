@@ -28,7 +28,7 @@ from confctl.core import output
 from confctl.core.errors import AuthError, NotFoundError, StreamEnded, UsageError
 from confctl.core.events import envelope
 from confctl.core.events.merge import merge
-from confctl.core.http import USER_AGENT, backoff, log
+from confctl.core.http import USER_AGENT, backoff, log, ssl_context_for
 
 from . import SPEC
 from .endpoints import path
@@ -152,8 +152,7 @@ class ConferenceFollower:
             self.profile.require("token")
         context = None
         if self.url.startswith("wss:"):
-            cafile = state.ca_bundle or self.profile.ca_bundle
-            context = ssl.create_default_context(cafile=cafile) if cafile else ssl.create_default_context()
+            context = ssl_context_for(self.profile)  # the CAs the HTTP layer trusts, bundle included
         if state.debug:  # the token never goes to the log (nor into the URL)
             log(f"> WebSocket {self.url}\n> authorization: <redacted>")
         return connect(self.url, additional_headers={"Authorization": f"Bearer {self.session.app_token}"},

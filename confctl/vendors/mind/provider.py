@@ -25,16 +25,13 @@ class MindSession(Session):
     secret_env = {"authorization": "CONFCTL_MIND_TOKEN"}
 
     def __init__(self, profile):
-        from confctl.core.state import state
-
         self.profile = profile
         self.app_id = profile.require("app_id")
         self.app_token = profile.secret("token")
         self.participant_token: str | None = None
         self._participant_setup: list[str] = []
         self._auth = "default"
-        super().__init__(profile.require("url"), verify=state.ca_bundle or profile.ca_bundle or True,
-                         secrets=[self.app_token or ""])
+        super().__init__(profile.require("url"), profile=profile, secrets=[self.app_token or ""])
 
     def act_as_participant(self, token: str) -> None:
         self.participant_token = token

@@ -38,15 +38,13 @@ class PexipSession(Session):
     secret_env = {"pin": "CONFCTL_PEXIP_PIN", "token": TOKEN_ENV}
 
     def __init__(self, profile):
-        from confctl.core.state import state
-
         self.profile = profile
         self.leases: dict[str, Lease] = {}
         self._lock = threading.Lock()
         self._local = threading.local()  # per-thread deadline overrides (see `deadline`)
         self.rosters: dict = {}  # (alias, breakout) -> participant list, for name resolution in one command
         self._dry_alias: str | None = None
-        super().__init__(profile.require("url"), verify=state.ca_bundle or profile.ca_bundle or True,
+        super().__init__(profile.require("url"), profile=profile,
                          secrets=[profile.secret("pin") or "", os.environ.get(TOKEN_ENV) or ""])
 
     # -- bounded requests (token refresh and release must never hold a follower or Ctrl-C for long) --------
