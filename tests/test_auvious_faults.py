@@ -5,44 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote
 
 import pytest
+from loopback import Server, replying
 
 SECRET = "s3cret+with/odd=chars"
 CLIENT = "echo-client"
-
-
-class Server:
-    """A loopback server answering every request with `reply(handler) -> (status, content type, body)`."""
-
-    def __init__(self, reply):
-        class Handler(BaseHTTPRequestHandler):
-            def _any(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                self.body = self.rfile.read(length).decode() if length else ""
-                status, ctype, body = reply(self)
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _any
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
@@ -50,7 +19,7 @@ def server():
     made = []
 
     def make(reply):
-        made.append(Server(reply))
+        made.append(Server(replying(reply)))
         return made[-1]
 
     yield make

@@ -4,6 +4,7 @@ was not given."""
 from __future__ import annotations
 
 import pytest
+from loopback import Server, replying
 from test_gateway_e2e import gw
 
 
@@ -17,29 +18,6 @@ def test_listing_with_more_pages_says_so(cli, sim):
     assert len(rest.stdout.splitlines()) == 1 and "next cursor" not in rest.stderr  # the last page
     whole = cli("gateway", "room", "list", "--all", "--limit", "2", "-o", "jsonl", env=env, check=0)
     assert len(whole.stdout.splitlines()) == 3 and "next cursor" not in whole.stderr
-
-
-class _Portal:
-    """A captive portal: 200 with an HTML page, or with broken JSON, whatever was asked."""
-
-    def __init__(self, body: bytes, ctype: str):
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server naming
-                self.send_response(200)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 HTML = (b"<html><body>Sign in to the Wi-Fi</body></html>", "text/html")
@@ -60,7 +38,7 @@ def test_a_200_that_is_not_json_is_exit_7(home, monkeypatch, capsys, argv, answe
 
     from confctl.cli import main
 
-    portal = _Portal(body, ctype)
+    portal = Server(replying(lambda handler: (200, ctype, body)))
     try:
         monkeypatch.setenv("CONFCTL_GATEWAY_URL", portal.url)
         monkeypatch.setenv("CONFCTL_GATEWAY_APP_ID", "app")
@@ -68,6 +46,6 @@ def test_a_200_that_is_not_json_is_exit_7(home, monkeypatch, capsys, argv, answe
         code = main(argv)
         captured = capsys.readouterr()
     finally:
-        portal.server.shutdown()
+        portal.close()
     record = json.loads(captured.err.splitlines()[-1])
     assert code == 7 and captured.out == "" and "expected JSON" in record["error"], captured

@@ -7,28 +7,23 @@ import base64
 import json
 import os
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
 
 from conftest import InProcessCLI
+from loopback import Handler, Server
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "e2e-Key/+=secret"
 
 
-class Hostile(BaseHTTPRequestHandler):
+class Hostile(Handler):
     """The first path segment picks the misbehaviour; everything else is the API path."""
 
-    protocol_version = "HTTP/1.1"
     seen: list[str] = []
-
-    def log_message(self, *args):  # quiet
-        pass
 
     def do_GET(self):  # noqa: N802 - http.server naming
         Hostile.seen.append(self.path)
@@ -38,7 +33,7 @@ class Hostile(BaseHTTPRequestHandler):
             body = json.dumps({"error": f"invalid key {key!r}", "detail": {
                 "received": dict(self.headers), "encoded": quote(key, safe=""), "plus": quote_plus(key),
                 "b64": base64.b64encode(key.encode()).decode()}}).encode()
-            self._send(401, body, "application/json")
+            self.send(401, body, "application/json")
         elif mode == "drip":
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -57,26 +52,15 @@ class Hostile(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
         else:
-            self._send(200, b'{"conferences": []}', "application/json")
+            self.send(200, b'{"conferences": []}', "application/json")
 
     do_POST = do_GET
-
-    def _send(self, status, body, ctype):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
 
 @pytest.fixture(scope="module")
 def hostile():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with Server(Hostile) as server:
+        yield server.url
 
 
 def run(*args, url, key=KEY, timeout=60):

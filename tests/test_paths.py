@@ -8,10 +8,9 @@ request that slipped through would be seen whatever its path.
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from loopback import Server, replying
 
 from confctl.core import builder
 from confctl.cli import main
@@ -24,38 +23,18 @@ HOSTILE = [".", "..", "", "a/b", "%2e%2e", "%2E.", "%252e%252e", "a%2Fb", "?", "
            "a\r\nb", "a\nb", "a\x00b", "a\x7fb"]
 
 
-class Recorder:
+class Recorder(Server):
     """A loopback server answering 200 {} to anything, recording (method, path)."""
 
     def __init__(self):
         self.requests: list[tuple[str, str]] = []
         recorder = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def _any(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
-                recorder.requests.append((self.command, self.path))
-                body = b"{}"
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+        def answer(handler):
+            recorder.requests.append((handler.command, handler.path))
+            return 200, "application/json", "{}"
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any  # noqa: N815 - http.server naming
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(replying(answer))
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,12 @@ import json
 import os
 import signal
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 
 from conftest import InProcessCLI
+from loopback import Handler, Server
 from pexip_support import pcli, px  # noqa: F401 (pcli, px: fixtures)
 
 PEXIP_SIM = {"pexip_token_ttl": 6, "deferred_delay": 0.05}
@@ -121,23 +121,17 @@ TOKEN = "TOKEN-SECRET-0099"
 TURN = {"urls": ["turn:192.0.2.1:3478"], "username": "turn-user-0088", "credential": "TURN-SECRET-0077"}
 
 
-class OddNode(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class OddNode(Handler):
     mode = "html"
 
-    def log_message(self, *args):
-        pass
-
     def _answer(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        self.read_body()
         path = self.path.split("?", 1)[0]
         if self.mode == "html":
-            return self._send(200, b"<html><body>Please sign in to the guest Wi-Fi</body></html>", "text/html")
+            return self.send(200, b"<html><body>Please sign in to the guest Wi-Fi</body></html>", "text/html")
         if self.mode == "echo-pin":
             pin = self.headers.get("pin")
-            return self._send(403, json.dumps({"status": "success", "result": f"PIN {pin} is not valid",
+            return self.send(403, json.dumps({"status": "success", "result": f"PIN {pin} is not valid",
                                                "detail": {"error": f"bad pin {pin}"}}).encode(), "application/json")
         if path.endswith("/request_token"):
             result = {"token": TOKEN, "expires": "120", "participant_uuid": "9f1e2d3c-0000-4000-8000-00000000c0de",
@@ -146,14 +140,7 @@ class OddNode(BaseHTTPRequestHandler):
             result = {"locked": False, "echo": f"you sent {self.headers.get('token')}"}
         else:
             result = True
-        return self._send(200, json.dumps({"status": "success", "result": result}).encode(), "application/json")
-
-    def _send(self, status, body, ctype):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        return self.send(200, json.dumps({"status": "success", "result": result}).encode(), "application/json")
 
     do_GET = do_POST = _answer
 
@@ -161,16 +148,14 @@ class OddNode(BaseHTTPRequestHandler):
 @pytest.fixture
 def odd(home):
     handler = type("Node", (OddNode,), {})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = Server(handler)
     env = dict(os.environ)
-    env.update({"CONFCTL_PEXIP_URL": f"http://127.0.0.1:{server.server_address[1]}",
+    env.update({"CONFCTL_PEXIP_URL": server.url,
                 "CONFCTL_PEXIP_CONFERENCE": "meet.odd", "CONFCTL_PEXIP_PIN": PIN,
                 "CONFCTL_CONFIG_DIR": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
                 "CONFCTL_NO_INPUT": "1"})
     yield handler, InProcessCLI(env)
-    server.shutdown()
+    server.close()
 
 
 def test_request_token_answered_with_html_is_exit_7(odd):

@@ -9,13 +9,12 @@ import importlib
 import json
 import os
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 
 from conftest import InProcessCLI, load_inventory
+from loopback import Handler, Server
 from confctl.core.registry import PROVIDERS
 
 
@@ -70,22 +69,16 @@ TOKEN = {"token": "catch-all-token-0001", "expires": "120", "participant_uuid": 
          "role": "HOST", "display_name": "confctl", "conference_name": "any"}
 
 
-class CatchAll(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class CatchAll(Handler):
     requests: list = []
 
-    def log_message(self, *args):  # quiet
-        pass
-
     def _answer(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        self.read_body()
         path = self.path.split("?", 1)[0]
         self.requests.append((self.command, path))
         if path.endswith("/events") and "/api/client/v2/" in path:  # Pexip server-sent events
             body = b'id: 1\nevent: conference_update\ndata: {"locked": false}\n\n'
-            return self._send(200, body, "text/event-stream")
+            return self.send(200, body, "text/event-stream")
         if "/api/client/v2/" in path:  # Pexip: {"status", "result"}
             if path.endswith(("/request_token", "/refresh_token")):
                 result = TOKEN
@@ -93,32 +86,18 @@ class CatchAll(BaseHTTPRequestHandler):
                 result = []
             else:
                 result = True
-            return self._json({"status": "success", "result": result})
+            return self.send_json({"status": "success", "result": result})
         if path.endswith("/oauth/token"):
-            return self._json({"access_token": "catch-all-access", "token_type": "bearer", "expires_in": 3600})
-        return self._json({})
-
-    def _json(self, value):
-        self._send(200, json.dumps(value).encode(), "application/json")
-
-    def _send(self, status, body, ctype):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+            return self.send_json({"access_token": "catch-all-access", "token_type": "bearer", "expires_in": 3600})
+        return self.send_json({})
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
 
 
 @pytest.fixture(scope="module")
 def catch_all():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), CatchAll)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with Server(CatchAll) as server:
+        yield server.url
 
 
 @pytest.fixture
