@@ -155,9 +155,12 @@ class ConferenceFollower:
             context = ssl_context_for(self.profile)  # the CAs the HTTP layer trusts, bundle included
         if state.debug:  # the token never goes to the log (nor into the URL)
             log(f"> WebSocket {self.url}\n> authorization: <redacted>")
-        return connect(self.url, additional_headers={"Authorization": f"Bearer {self.session.app_token}"},
-                       user_agent_header=USER_AGENT, ssl=context, open_timeout=self.session.timeout,
-                       close_timeout=2, max_size=4 * 2**20)
+        client = connect(self.url, additional_headers={"Authorization": f"Bearer {self.session.app_token}"},
+                         user_agent_header=USER_AGENT, ssl=context, open_timeout=self.session.timeout,
+                         close_timeout=2, max_size=4 * 2**20)
+        # The documented form is `with connect(...) as ws`; the socket outlives this call (run() closes it,
+        # which is what leaving the context does), so enter the context here and keep the connection.
+        return client.__enter__()
 
     def event(self, etype: str, data, location: str | None = None, **extra) -> dict:
         ev = envelope.make("mind", self.profile.name, etype, data, conference=self.conference)
