@@ -1,4 +1,4 @@
-"""The Auvious RTC API's 21 endpoints (api-docs/auvious-rtc-api.txt), one declarative entry each."""
+"""The Auvious RTC API's 21 endpoints (per the Auvious RTC API v1.9.5 reference), one declarative entry each."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The gateway's 13 endpoints (api-docs/gateway-conference-api.txt), one declarative entry each."""
+"""The gateway's 13 endpoints (per the gateway's Conference API reference), one declarative entry each."""
 
 from __future__ import annotations
 

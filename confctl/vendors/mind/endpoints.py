@@ -1,4 +1,4 @@
-"""The Mind API's 27 operations (api-docs/mind-api.txt), one declarative entry each.
+"""The Mind API's 27 operations (per the Mind API reference, a draft), one declarative entry each.
 
 The saved doc page lost each operation's method and path; tests/data/mind.tsv reconstructs them and says how
 sure each row is. THIS TABLE IS THE ONLY PLACE THE PATHS LIVE: correcting a row is a one-line change here, and

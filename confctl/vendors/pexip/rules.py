@@ -1,4 +1,4 @@
-"""Validation rules the Pexip client REST API v2 documents (api-docs/pexip-client-rest-api-v2.txt)."""
+"""Validation rules the Pexip Infinity Client REST API v2 reference documents."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A simulator of the Mind API (api-docs/mind-api.txt) at the inventory's paths (tests/data/mind.tsv).
+"""A simulator of the Mind API (per its draft reference) at the inventory's paths (tests/data/mind.tsv).
 
 Faithful where the doc is specific: application vs participant tokens (401 for an unknown token, 403 where the
 doc forbids the caller), 400 for invalid values, 415 for a body that is not JSON, recordings as MP4 / JPEG (by
