@@ -1,7 +1,9 @@
 """The gateway reports through webhooks: a local receiver turns each POST into an event envelope.
 
 It binds 127.0.0.1 unless told otherwise, answers 204 at once (the gateway should never wait on us), and can
-forward every delivery unchanged to another URL.
+forward every delivery unchanged to another URL: one worker forwards them in the order received (a bounded
+queue; a full one drops the delivery with a warning rather than stall the receiver), and the exit waits, bounded,
+for what is queued.
 """
 
 from __future__ import annotations
@@ -22,6 +24,16 @@ WEBHOOK_TYPES = (
     "conference.play.paused", "conference.play.stopped", "conference.play.volume_changed",
     "conference.member.joined", "conference.member.left", "conference.member.muted", "conference.member.unmuted",
 )
+
+
+FORWARD_QUEUE = 1000  # deliveries waiting to be forwarded at most
+FORWARD_DRAIN = 10.0  # seconds the exit waits for queued forwards, in total
+
+
+def _post(url: str, raw: bytes, headers: dict) -> None:
+    import httpx
+
+    httpx.post(url, content=raw, headers=headers, timeout=10)
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -46,12 +58,15 @@ def to_event(profile: str, body) -> dict:
 class Receiver:
     """A small threaded HTTP server collecting deliveries into a queue."""
 
-    def __init__(self, host: str, port: int, forward_to: str | None = None):
+    def __init__(self, host: str, port: int, forward_to: str | None = None, *, post=None):
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # only when receiving
 
         self.events: queue.Queue = queue.Queue()
         self.forward_to = forward_to
-        self.forwarding: list[threading.Thread] = []
+        self.post = post or _post  # the seam unit tests replace (a fake target)
+        self.outbox: queue.Queue = queue.Queue(maxsize=FORWARD_QUEUE)
+        self.order = threading.Lock()  # deliveries are queued for printing and forwarding in one order
+        self.forwarder = threading.Thread(target=self._forward_all, daemon=True, name="gateway-forward")
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -64,11 +79,12 @@ class Receiver:
                     body = json.loads(raw or b"null")
                 except ValueError:
                     body = {"event": "webhook.malformed", "raw": raw.decode("utf-8", "replace")[:1000]}
-                receiver.events.put(body)
-                if receiver.forward_to:
-                    worker = threading.Thread(target=receiver.forward, args=(raw, dict(self.headers)), daemon=True)
-                    receiver.forwarding.append(worker)
-                    worker.start()
+                # One lock for both queues: deliveries arriving together are forwarded in the order they
+                # are printed.
+                with receiver.order:
+                    receiver.events.put(body)
+                    if receiver.forward_to:
+                        receiver.enqueue(raw, dict(self.headers))
 
             def do_GET(self):  # noqa: N802 - health check
                 self.send_response(200)
@@ -87,26 +103,62 @@ class Receiver:
         self.address = f"http://{host}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
 
+    def enqueue(self, raw: bytes, headers: dict) -> None:
+        try:
+            self.outbox.put_nowait((raw, headers))
+        except queue.Full:  # the target is far behind: drop this one rather than hold the gateway's request
+            from confctl.core import output
+
+            output.warn(f"forwarding to {self.forward_to} is {FORWARD_QUEUE} deliveries behind; one was dropped")
+
+    def _forward_all(self) -> None:
+        """The one forwarding worker: deliveries leave in the order they arrived."""
+        while True:
+            item = self.outbox.get()
+            try:
+                if item is None:
+                    return
+                self.forward(*item)
+            except Exception as exc:  # noqa: BLE001 - one bad delivery must not end forwarding for the rest
+                from confctl.core import output
+
+                output.warn(f"forwarding to {self.forward_to} failed: {type(exc).__name__}: {exc}")
+            finally:
+                self.outbox.task_done()
+
     def forward(self, raw: bytes, headers: dict) -> None:
         import httpx
 
         keep = {k: v for k, v in headers.items() if k.lower() in ("content-type", "user-agent")}
         try:
-            httpx.post(self.forward_to, content=raw, headers=keep, timeout=10)
+            self.post(self.forward_to, raw, keep)
         except httpx.HTTPError as exc:
             from confctl.core import output
 
             output.warn(f"forwarding to {self.forward_to} failed: {exc}")
 
     def __enter__(self):
+        self.forwarder.start()
         self.thread.start()
         return self
 
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
-        for worker in self.forwarding:  # let deliveries already received reach the forward target
-            worker.join(timeout=5)
+        self.drain(FORWARD_DRAIN)
+
+    def drain(self, limit: float) -> bool:
+        """Let deliveries already received reach the forward target, for at most `limit` seconds in total;
+        True when all of them did."""
+        import time
+
+        deadline = time.monotonic() + limit
+        try:  # the end mark goes after everything queued (the server is shut down: nothing more arrives)
+            self.outbox.put(None, timeout=limit)
+        except queue.Full:
+            pass  # still full after the whole limit: the worker is stuck; give up on what is left
+        self.forwarder.join(timeout=max(0.0, deadline - time.monotonic()))
+        return not self.forwarder.is_alive()
 
 
 def follow(profile, options):
