@@ -46,3 +46,80 @@ def api_participants(px, conference="meet.demo") -> list[dict]:
     controls = set(state["controls"])
     return [p for r in state["rooms"].values() for p in r["participants"]
             if p["protocol"] == "api" and p["uuid"] not in controls]
+
+
+# -- a fake node for unit tests of the SSE follower (no simulator, no sockets, no sleeping) ----------------------
+
+class FakeClock:
+    """time.monotonic and the follower's `wait`: waiting moves the clock on at once."""
+
+    def __init__(self, now: float = 1000.0):
+        self.now = now
+        self.waits: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def wait(self, seconds: float) -> bool:
+        self.waits.append(seconds)
+        self.now += seconds
+        return False
+
+
+def sse(event: str, data=None, id=None) -> str:
+    """One server-sent event as the node writes it."""
+    import json
+
+    lines = [f"id: {id}"] if id is not None else []
+    lines += [f"event: {event}", f"data: {json.dumps(data) if data is not None else ''}"]
+    return "\n".join(lines) + "\n\n"
+
+
+class DROP:
+    """Marks a stream that ends with a connection reset instead of a clean end."""
+
+
+class EventStream(httpx.SyncByteStream):
+    def __init__(self, items):
+        self.items = list(items)
+
+    def __iter__(self):
+        for item in self.items:
+            if item is DROP:
+                raise httpx.ReadError("connection reset by peer")
+            yield item.encode()
+
+
+def fake_node(streams, stop, requests=None):
+    """A MockTransport for GET .../events: each connection gets the next script (a list of `sse()` strings,
+    optionally ending in DROP) or, for an exception instance, raises it (a refused connection). When the
+    scripts run out the test is over: `stop` is set and the connection refused."""
+    scripts = list(streams)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if requests is not None:
+            requests.append(request)
+        assert request.url.path.endswith("/events"), request.url
+        if not scripts:
+            stop.set()
+            raise httpx.ConnectError("connection refused")
+        script = scripts.pop(0)
+        if isinstance(script, BaseException):
+            raise script
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=EventStream(script))
+
+    return httpx.MockTransport(handler)
+
+
+def pexip_session(monkeypatch, transport, alias="meet.demo"):
+    """A real PexipSession whose HTTP goes to `transport`, with a user token (CONFCTL_PEXIP_TOKEN: used as
+    is, never requested, refreshed or released)."""
+    from confctl.core import config
+    from confctl.vendors.pexip.provider import PexipSession
+
+    monkeypatch.setenv("CONFCTL_PEXIP_URL", "https://node.example.com")
+    monkeypatch.setenv("CONFCTL_PEXIP_CONFERENCE", alias)
+    monkeypatch.setenv("CONFCTL_PEXIP_TOKEN", "user-token-0123456789")
+    session = PexipSession(config.resolve("pexip", None))
+    session._client = httpx.Client(transport=transport, timeout=5.0)
+    return session

@@ -134,9 +134,12 @@ def open_stream(session, alias: str, *, retry: bool = True):
         raise session.error(response)
 
 
-def follow_conference(session, alias: str, options, profile_name: str):
-    """Yield envelopes for one conference until options.stop is set; raise StreamEnded if it cannot resume."""
+def follow_conference(session, alias: str, options, profile_name: str, *, clock=time.monotonic, wait=None):
+    """Yield envelopes for one conference until options.stop is set; raise StreamEnded if it cannot resume.
+    `clock` (durations: the resume window) and `wait` (backoff pauses; default: the stop flag's wait) are the
+    seams unit tests replace with a fake clock."""
     stop: threading.Event = options.stop
+    wait = wait or stop.wait
     resume_timeout = float(options.get("resume_timeout") or session.profile.get("resume_timeout") or 120)
     frames_dir = Path(options.get("save_frames")) if options.get("save_frames") else None
     if frames_dir:
@@ -167,7 +170,7 @@ def follow_conference(session, alias: str, options, profile_name: str):
         try:
             check_lease()
             if connected_once:  # each attempt fits in what is left of the resume window
-                left = resume_timeout - (time.time() - down_since)
+                left = resume_timeout - (clock() - down_since)
                 with session.deadline(max(0.5, left)):
                     response = open_stream(session, alias, retry=False)
             else:
@@ -181,11 +184,11 @@ def follow_conference(session, alias: str, options, profile_name: str):
             if isinstance(exc, (AuthError, NotFoundError)):  # a refused PIN or a vanished conference is final
                 raise StreamEnded(f"cannot resume the event stream of {alias}: {getattr(exc, 'message', exc)}",
                                   hint=getattr(exc, "hint", None)) from None
-            if time.time() - down_since > resume_timeout:
+            if clock() - down_since > resume_timeout:
                 raise StreamEnded(f"the event stream of {alias} could not be resumed within {resume_timeout:g} s: "
                                   f"{getattr(exc, 'message', exc)}") from None
             attempts += 1
-            stop.wait(min(backoff(attempts), 5.0))
+            wait(min(backoff(attempts), 5.0))
             continue
         resumed = connected_once
         connected_once = True
@@ -246,7 +249,7 @@ def follow_conference(session, alias: str, options, profile_name: str):
                         for item in items:
                             yield make(kind_, item, breakout=breakout)
                     if room == MAIN:
-                        yield make("reconnected", {"down_seconds": round(time.time() - down_since, 3),
+                        yield make("reconnected", {"down_seconds": round(clock() - down_since, 3),
                                                    "participants": len(roster.rooms.get(MAIN, {})),
                                                    "created": len(created), "updated": len(updated),
                                                    "deleted": len(deleted)})
@@ -281,11 +284,11 @@ def follow_conference(session, alias: str, options, profile_name: str):
         if stop.is_set():
             return
         if announced or down_since is None:  # keep the start of a gap that was never closed
-            down_since = time.time()
+            down_since = clock()
             down_iso = now_iso()
         if not announced:
             attempts += 1  # the node hung up before re-syncing: back off before trying again
-        stop.wait(min(backoff(attempts + 1), 5.0) if attempts else 0.05)
+        wait(min(backoff(attempts + 1), 5.0) if attempts else 0.05)
 
 
 _FIRST = ("display_name", "role", "service_type", "is_muted", "uuid")
