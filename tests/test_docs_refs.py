@@ -101,3 +101,28 @@ def test_the_checks_catch_what_they_are_for(tmp_path):
     assert [m.group(1) for m in PATH.finditer("see `api-docs/mind-api.txt`, and docs/DESIGN.md.")] == [
         "api-docs/mind-api.txt", "docs/DESIGN.md"]
     assert DESIGN_REF.search("(DESIGN §3, §5)").group(2).strip() == ", §5"
+
+
+# -- generated help says where a command is declared ------------------------------------------------------------
+def test_every_endpoint_is_declared_where_its_help_says():
+    """The file `--help` names exists and holds the entry's id literally (one grep finds the declaration)."""
+    from confctl.core.builder import declared_in
+    from confctl.core.registry import PROVIDERS
+
+    for name in PROVIDERS:
+        provider = PROVIDERS[name].load()
+        where = declared_in(provider)
+        for ep in provider.endpoints:
+            assert id(ep) in where, ep.id
+            assert f'"{ep.id}"' in (ROOT / where[id(ep)]).read_text(encoding="utf-8"), (ep.id, where[id(ep)])
+
+
+def test_help_of_a_generated_command_says_where_it_is_declared(home, capsys, monkeypatch):
+    from confctl.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    for argv, path in ((["pexip", "participant", "mute"], "confctl/vendors/pexip/endpoints.py"),
+                       (["gateway", "room", "play"], "confctl/vendors/gateway/endpoints.py"),
+                       (["pexip", "conference", "mute-all-guests"], "confctl/vendors/pexip/endpoints.py")):
+        assert main([*argv, "--help"]) == 0
+        assert f"Declared in {path}\n" in capsys.readouterr().out, argv

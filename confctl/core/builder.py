@@ -151,11 +151,32 @@ def make_command(provider: Provider, ep: Endpoint, alias: Alias | None = None):
     return command
 
 
-def _epilog(provider: Provider, ep: Endpoint) -> str:
+def declared_in(provider: Provider) -> dict[int, str]:
+    """id(endpoint) -> the file that declares it, as a repository path (`confctl/vendors/pexip/endpoints.py`):
+    the module of the provider's package whose module-level table holds the entry. `--help` prints it, so the
+    reader of a generated command knows which file to open."""
+    package = type(provider).__module__.rpartition(".")[0]
+    wanted = {id(ep) for ep in provider.endpoints}
+    where: dict[int, str] = {}
+    for name, module in sorted(dict(sys.modules).items()):  # a copy: another thread may import meanwhile
+        if module is None or not name.startswith(package + "."):
+            continue
+        path = name.replace(".", "/") + ("/__init__.py" if hasattr(module, "__path__") else ".py")
+        for value in list(vars(module).values()):
+            if isinstance(value, tuple):
+                for item in value:
+                    if id(item) in wanted:
+                        where.setdefault(id(item), path)
+    return where
+
+
+def _epilog(provider: Provider, ep: Endpoint, where: str | None = None) -> str:
     example = " ".join(shlex.quote(a) for a in example_argv(provider, ep))
     lines = [f"{ep.method} {ep.path}   [{ep.id}]", "", f"Example: {example}"]
     if ep.epilog:
         lines += ["", ep.epilog]
+    if where:
+        lines += ["", f"Declared in {where}"]
     return "\n\n".join(lines)
 
 
@@ -584,13 +605,16 @@ def provider_app(provider: Provider) -> typer.Typer:
             groups[path] = sub
         return groups[path]
 
+    where = declared_in(provider)
     for ep in provider.endpoints:
         cmd_path = ep.command_path
-        group(cmd_path[:-1]).command(cmd_path[-1], help=ep.help, epilog=_epilog(provider, ep),
+        declared = f"\n\nDeclared in {where[id(ep)]}" if id(ep) in where else ""
+        group(cmd_path[:-1]).command(cmd_path[-1], help=ep.help, epilog=_epilog(provider, ep, where.get(id(ep))),
                                      hidden=ep.hidden)(make_command(provider, ep))
         for alias in ep.aliases:
             group(alias.command[:-1]).command(alias.command[-1], help=alias.help or ep.help,
-                                              epilog=f"Same request as `{' '.join(cmd_path)}`: {ep.method} {ep.path}")(
+                                              epilog=f"Same request as `{' '.join(cmd_path)}`: {ep.method} {ep.path}"
+                                                     + declared)(
                 make_command(provider, ep, alias))
     provider.register(app, group)
     from confctl.core.events.command import provider_command
