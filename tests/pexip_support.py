@@ -11,6 +11,7 @@ import os
 import httpx
 import pytest
 
+from clock_support import FakeClock  # noqa: F401 (for the follower tests)
 from conftest import InProcessCLI
 
 
@@ -49,22 +50,6 @@ def api_participants(px, conference="meet.demo") -> list[dict]:
 
 
 # -- a fake node for unit tests of the SSE follower (no simulator, no sockets, no sleeping) ----------------------
-
-class FakeClock:
-    """time.monotonic and the follower's `wait`: waiting moves the clock on at once."""
-
-    def __init__(self, now: float = 1000.0):
-        self.now = now
-        self.waits: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def wait(self, seconds: float) -> bool:
-        self.waits.append(seconds)
-        self.now += seconds
-        return False
-
 
 def sse(event: str, data=None, id=None) -> str:
     """One server-sent event as the node writes it."""

@@ -100,13 +100,15 @@ class CursorFile:
 
 class Poller:
     """One conference: long-poll in a loop, yield new events (as envelopes), reconnect with backoff. Several
-    pollers are merged by core/events/merge.py."""
+    pollers are merged by core/events/merge.py. `clock` and `wait` are the seams unit tests replace (a fake
+    clock); by default time.monotonic and the halt flag's wait."""
 
     def __init__(self, provider, profile, conference: str, start: dict | None, halt: threading.Event,
-                 cursor: CursorFile | None = None):
+                 cursor: CursorFile | None = None, *, clock=time.monotonic, wait=None):
         self.provider, self.profile, self.conference = provider, profile, conference
         self.start_entry = start  # None: from now; else {"version", "seen"} to resume from
         self.halt, self.cursor = halt, cursor
+        self.clock, self.wait = clock, wait or halt.wait
         self.last = 0
         self.seen: set[str] = set()
         self.all_seen_at_last = False  # "from now": everything at `last` happened before we started
@@ -145,7 +147,7 @@ class Poller:
                                   hint="move the cursor file away to start over")
         while not self.halt.is_set():
             asked = self.last + 1 if self.inclusive else self.last
-            began = time.monotonic()
+            began = self.clock()
             events = yield from self._call(lambda: self._get(session, f"{conf_path}/events", params={"v": asked}),
                                            budget)
             if events is None:
@@ -160,8 +162,8 @@ class Poller:
                 ended = ended or event.get("type") in ENDED_TYPES
             if ended:
                 return  # nothing can follow the end of a conference
-            if not fresh and time.monotonic() - began < FAST_EMPTY:
-                self.halt.wait(IDLE_PAUSE)  # the server did not block: do not spin
+            if not fresh and self.clock() - began < FAST_EMPTY:
+                self.wait(IDLE_PAUSE)  # the server did not block: do not spin
 
     def _quoted(self) -> str:
         from urllib.parse import quote
@@ -197,12 +199,12 @@ class Poller:
                 result = fn()
             except (ServerError, RateLimitedError) as exc:
                 attempt += 1
-                down_since = down_since or time.monotonic()
-                if time.monotonic() - down_since + backoff(attempt) > max(budget, 1.0):
+                down_since = down_since or self.clock()
+                if self.clock() - down_since + backoff(attempt) > max(budget, 1.0):
                     raise StreamEnded(f"lost the event stream of conference {self.conference}: {exc.message}",
                                       hint="raise --max-wait to keep reconnecting longer; with --cursor-file the "
                                            "next run resumes where this one stopped") from None
-                self.halt.wait(backoff(attempt))
+                self.wait(backoff(attempt))
                 continue
             except AuthError:
                 raise
@@ -211,14 +213,15 @@ class Poller:
                                   status=exc.status) from None
             if down_since is not None:
                 yield envelope.reconnected("auvious", self.profile.name, self.conference,
-                                           after_seconds=round(time.monotonic() - down_since, 1),
+                                           after_seconds=round(self.clock() - down_since, 1),
                                            resumed_from_version=self.last, attempts=attempt)
             return result
         return None
 
 
-def follow(provider, profile, options):
-    """Event source for `events follow` / `auvious events` (see confctl.core.events.runner)."""
+def follow(provider, profile, options, *, clock=time.monotonic, wait=None):
+    """Event source for `events follow` / `auvious events` (see confctl.core.events.runner); `clock`/`wait`:
+    see Poller."""
     stop: threading.Event = options.stop
     cursor = CursorFile(options.get("cursor_file")).open() if options.get("cursor_file") else None
     halt = threading.Event()
@@ -240,7 +243,7 @@ def follow(provider, profile, options):
                     raise StreamEnded(f"conference {conf} has ended; the cursor file has every event of it",
                                       hint="remove it from the cursor file or follow another conference")
                 start = entry or {"version": 0, "seen": []}  # a new cursor starts at the beginning
-            pollers.append(Poller(provider, profile, conf, start, halt, cursor))
+            pollers.append(Poller(provider, profile, conf, start, halt, cursor, clock=clock, wait=wait))
         # `halt` is ours (set when this source ends); the runner's `stop` also ends it but is never set here.
         # linger=0: a poller blocked in a long poll is not waited for; it ends on its own in its thread.
         yield from merge([p.events for p in pollers], halt, poll=0.2, outer=stop, linger=0)
