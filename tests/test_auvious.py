@@ -10,38 +10,10 @@ import uuid
 
 import pytest
 
+from auvious_support import direct  # noqa: F401 (a fixture)
+
 SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendonly\r\n"
 CANDIDATE = "candidate:1 1 udp 2122260223 192.0.2.10 54400 typ host"
-
-
-class Direct:
-    """Setup and checks straight against the simulator (fast); the CLI is kept for what is under test."""
-
-    def __init__(self, sim):
-        import httpx
-
-        self.base = f"{sim.url}/auvious/rtc-api/conferences"
-        token = httpx.post(f"{sim.url}/auvious/security/oauth/token", data={"grant_type": "client_credentials"},
-                           auth=("demo-client", "demo-secret")).json()["access_token"]
-        self.client = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=10)
-
-    def post(self, path: str, body: dict):
-        response = self.client.post(f"{self.base}/{path}", json=body)
-        assert response.status_code < 300, response.text
-        return response.json() if response.content else None
-
-    def get(self, conf: str) -> dict:
-        return self.client.get(f"{self.base}/{conf}").json()
-
-    def feed(self, conf: str) -> list:
-        return self.client.get(f"{self.base}/{conf}/events", params={"v": 0}).json()
-
-
-@pytest.fixture
-def direct(sim):
-    d = Direct(sim)
-    yield d
-    d.client.close()
 
 
 @pytest.fixture

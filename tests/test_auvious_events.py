@@ -10,36 +10,11 @@ import uuid
 import httpx
 import pytest
 
+from auvious_support import Direct, direct  # noqa: F401 (direct: a fixture)
+
 SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
 # only the Auvious profile: `events follow` would otherwise follow every provider with a URL in the environment
 ONLY_AUVIOUS = {"CONFCTL_GATEWAY_URL": "", "CONFCTL_PEXIP_URL": "", "CONFCTL_MIND_URL": ""}
-
-
-class Direct:
-    def __init__(self, base: str):
-        token = httpx.post(f"{base}/auvious/security/oauth/token", data={"grant_type": "client_credentials"},
-                           auth=("demo-client", "demo-secret")).json()["access_token"]
-        self.base = f"{base}/auvious/rtc-api/conferences"
-        self.client = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=10)
-
-    def post(self, path: str, body: dict) -> None:
-        response = self.client.post(f"{self.base}/{path}", json=body)
-        assert response.status_code < 300, response.text
-
-    def feed(self, conf: str) -> list[str]:
-        return [e["id"] for e in self.client.get(f"{self.base}/{conf}/events", params={"v": 0}).json()]
-
-    def change(self, conf: str, n: int = 1) -> None:
-        for i in range(n):
-            self.post("updateMetadata", {"conferenceId": conf, "userEndpointId": "ep-a", "operation": "SET",
-                                         "key": f"k{i}", "value": uuid.uuid4().hex})
-
-
-@pytest.fixture
-def direct(sim):
-    d = Direct(sim.url)
-    yield d
-    d.client.close()
 
 
 @pytest.fixture
@@ -79,15 +54,15 @@ def test_two_cursor_runs_print_every_event_exactly_once(cli, direct, room, tmp_p
     cursor = tmp_path / "auvious.cursor"
     first = follow(cli, "-c", room, "--cursor-file", str(cursor), "--timeout", "3")
     seen = ids(first)
-    assert seen and seen == direct.feed(room)[: len(seen)]  # from the start, in order
+    assert seen and seen == direct.feed_ids(room)[: len(seen)]  # from the start, in order
     assert oct(cursor.stat().st_mode)[-3:] == "600"
     direct.change(room, 3)
     direct.post("leave", {"conferenceId": room, "userEndpointId": "ep-a", "reason": "done"})
-    remaining = len(direct.feed(room)) - len(seen)
+    remaining = len(direct.feed_ids(room)) - len(seen)
     second = follow(cli, "-c", room, "--cursor-file", str(cursor), "--count", str(remaining), "--timeout", "60")
     assert len(ids(second)) == remaining
     # every event exactly once across the runs, in the feed's order
-    assert seen + ids(second) == direct.feed(room)
+    assert seen + ids(second) == direct.feed_ids(room)
     assert {e["type"] for e in lines(second)} >= {"ConferenceMetadataUpdatedEvent", "ConferenceLeftEvent"}
     # a third run has nothing new; the conference comes from the cursor file
     third = cli("auvious", "events", "--cursor-file", str(cursor), "--timeout", "2", "-o", "jsonl", check=0)
@@ -96,7 +71,7 @@ def test_two_cursor_runs_print_every_event_exactly_once(cli, direct, room, tmp_p
 
 def test_count_cut_off_loses_nothing(cli, direct, room, tmp_path):
     cursor = tmp_path / "c.json"
-    total = direct.feed(room)
+    total = direct.feed_ids(room)
     assert len(total) >= 4  # one poll returns them all; only two are printed
     first = follow(cli, "-c", room, "--cursor-file", str(cursor), "--count", "2", "--timeout", "60")
     assert ids(first) == total[:2]
@@ -136,7 +111,7 @@ def test_ended_conference_finishes_then_cannot_resume(cli, direct, room, tmp_pat
     direct.post("end", {"conferenceId": room, "userEndpointId": "ep-a", "reason": "over"})
     proc = follow(cli, "-c", room, "--cursor-file", str(cursor), "--timeout", "60")
     assert lines(proc)[-1]["type"] == "ConferenceEndedEvent"  # the stream finished by itself, exit 0
-    assert ids(proc) == direct.feed(room)
+    assert ids(proc) == direct.feed_ids(room)
     proc = follow(cli, "-c", room, "--cursor-file", str(cursor), "--timeout", "10", check=9)
     assert "has ended" in proc.stderr
 
@@ -193,7 +168,7 @@ def test_reconnects_after_the_server_comes_back(cli, tmp_path):
         time.sleep(2)  # down long enough that the follower's next poll finds nobody there
         second = RunningSim(config, port=port).start()
         wait_polling(second, "demo-room")
-        Direct(second.url).post("interaction", {"conferenceId": "demo-room", "interactionId": "INT-1"})
+        Direct(second).post("interaction", {"conferenceId": "demo-room", "interactionId": "INT-1"})
         out, err = proc.communicate(timeout=90)
     finally:
         if proc.poll() is None:
