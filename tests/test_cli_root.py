@@ -6,16 +6,9 @@ from __future__ import annotations
 import pytest
 
 from confctl.cli import main
+from gateway_support import gw_env  # noqa: F401 (a fixture)
 
 ROOM = "acW68-room-550e8400-e29b-41d4-a716-446655440000"
-
-
-@pytest.fixture
-def gw_env(home, monkeypatch):
-    monkeypatch.setenv("CONFCTL_GATEWAY_URL", "https://gw.example.com")
-    monkeypatch.setenv("CONFCTL_GATEWAY_APP_ID", "app-1")
-    monkeypatch.setenv("CONFCTL_GATEWAY_API_KEY", "sekrit-key-1")
-    monkeypatch.setenv("CONFCTL_NO_INPUT", "1")
 
 
 @pytest.mark.parametrize("argv, env, named", [

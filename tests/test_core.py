@@ -13,20 +13,12 @@ import time
 import pytest
 
 from confctl.core import redact
+from gateway_support import GW, gw_env  # noqa: F401 (gw_env: a fixture)
 from confctl.cli import hoist, main, selected_group
 from confctl.core.errors import (ApiError, AuthError, ConflictError, NotFoundError, PartialFailure, RateLimitedError,
                             ServerError, StreamEnded, UsageError, ValidationError, error_for_status, exit_code_for)
 
-GW = "https://gw.example.com"
 ROOM = "acW68-room-550e8400-e29b-41d4-a716-446655440000"
-
-
-@pytest.fixture
-def gw_env(home, monkeypatch):
-    monkeypatch.setenv("CONFCTL_GATEWAY_URL", GW)
-    monkeypatch.setenv("CONFCTL_GATEWAY_APP_ID", "app-1")
-    monkeypatch.setenv("CONFCTL_GATEWAY_API_KEY", "sekrit-key-1")
-    monkeypatch.setenv("CONFCTL_NO_INPUT", "1")
 
 
 def test_hoist_moves_global_options_after_the_command():
