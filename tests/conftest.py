@@ -1,4 +1,8 @@
-"""Shared fixtures: a simulator on loopback and runners for `confctl`: in this process (fast) or as a real process."""
+"""Shared fixtures: a simulator on loopback and runners for `confctl`: in this process (fast) or as a real process.
+
+Only what every vendor's tests use lives here. A vendor's own fixtures and fakes are in tests/<vendor>_support.py
+(pytest takes one conftest.py per folder, and the test files stay where they are): a test module imports the
+fixtures it uses from there."""
 
 from __future__ import annotations
 

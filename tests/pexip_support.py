@@ -2,7 +2,10 @@
 
 A test module imports `px` and `pcli` and sets `PEXIP_SIM` (the SimConfig keyword arguments: its own clocks).
 `px` stays module-scoped, so each module (on each xdist worker) still gets its own simulator and no state is
-shared across modules."""
+shared across modules.
+
+For unit tests of the SSE follower: `fake_node` (a MockTransport serving scripted event streams),
+`pexip_session` (a real PexipSession on it) and `FakeClock`."""
 
 from __future__ import annotations
 
