@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON summary line")
     args = parser.parse_args(argv)
 
-    from confctl.vendors.gateway.sim.app import EXAMPLE_ROOM
+    from confctl.vendors.gateway.sim.state import EXAMPLE_ROOM
     from confctl.core.sim.server import CREDENTIALS, RunningSim, SimConfig
 
     with RunningSim(SimConfig()) as sim:
