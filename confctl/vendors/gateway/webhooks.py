@@ -73,18 +73,19 @@ class Receiver:
             def do_POST(self):  # noqa: N802 - http.server naming
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                self.send_response(204)
-                self.end_headers()
                 try:
                     body = json.loads(raw or b"null")
                 except ValueError:
                     body = {"event": "webhook.malformed", "raw": raw.decode("utf-8", "replace")[:1000]}
                 # One lock for both queues: deliveries arriving together are forwarded in the order they
-                # are printed.
+                # are printed. Queued (never blocking) before the 204, so a sender that waits for each answer
+                # sees its deliveries printed and forwarded in the order it sent them.
                 with receiver.order:
                     receiver.events.put(body)
                     if receiver.forward_to:
                         receiver.enqueue(raw, dict(self.headers))
+                self.send_response(204)
+                self.end_headers()
 
             def do_GET(self):  # noqa: N802 - health check
                 self.send_response(200)
