@@ -96,7 +96,16 @@ class CLI:
     def popen(self, *args: str, env: dict | None = None) -> subprocess.Popen:
         merged = {**self.env, **(env or {})}
         return subprocess.Popen([sys.executable, "-m", "confctl", *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=merged, cwd=str(ROOT))
+                                stderr=subprocess.PIPE, text=True, env=merged, cwd=str(ROOT),
+                                preexec_fn=default_sigint)
+
+
+def default_sigint() -> None:
+    """Ctrl-C tests send SIGINT to the child: give it the default disposition even when the suite itself was
+    started with SIGINT ignored (as a shell does for a background job), which Python would otherwise inherit."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def reset_process_state() -> None:
