@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -78,7 +79,8 @@ class Provider:
     """Subclass per vendor. `endpoints` is the declarative table; the rest are hooks with defaults."""
 
     info: ProviderInfo
-    endpoints: tuple[Endpoint, ...] = ()
+    # The Session subclass `session()` builds for a profile.
+    session_class: type["Session"] | None = None
     # Resolvers turn user input into wire values: name -> fn(call, value) -> value.
     resolvers: dict[str, Callable[[Call, Any], Any]] = {}
     # One-line help of each command group, keyed by the group path joined by spaces ("session", "breakout",
@@ -89,8 +91,17 @@ class Provider:
     def name(self) -> str:
         return self.info.name
 
-    def session(self, profile: "Profile") -> "Session":
-        raise NotImplementedError
+    @property
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        """The declarative table: ENDPOINTS of the `endpoints` module beside the subclass, imported on first
+        use so that help for other groups never loads it."""
+        package = type(self).__module__.rpartition(".")[0]
+        return importlib.import_module(f"{package}.endpoints").ENDPOINTS
+
+    def session(self, profile: "Profile", **kw) -> "Session":
+        if self.session_class is None:
+            raise NotImplementedError(f"{type(self).__name__} declares no session_class")
+        return self.session_class(profile, **kw)
 
     def extra_params(self, endpoint: Endpoint) -> tuple[Param, ...]:
         """Parameters every command of some kind gets (e.g. Pexip's --breakout)."""

@@ -114,6 +114,7 @@ class AuviousSession(Session):
 
 class Auvious(Provider):
     info = SPEC
+    session_class = AuviousSession
     group_help = {
         "conference": "Conferences: create, show, list active, join, leave, end, send events, poll events.",
         "conference metadata": "Conference metadata: set or remove a key.",
@@ -121,15 +122,6 @@ class Auvious(Provider):
         "participant": "Participants: set their metadata.",
         "stream": "Media streams: publish, view, stop, set metadata and bitrate, exchange ICE candidates.",
     }
-
-    @property
-    def endpoints(self):
-        from .endpoints import ENDPOINTS
-
-        return ENDPOINTS
-
-    def session(self, profile, **kw):
-        return AuviousSession(profile, **kw)
 
     def result(self, call, response):
         if response.status_code == 204 and call.endpoint.handler is None:

@@ -26,20 +26,12 @@ class GatewaySession(Session):
 
 class Gateway(Provider):
     info = SPEC
+    session_class = GatewaySession
     group_help = {
         "room": "Conference rooms: create, list, show, delete, play audio.",
         "session": "Call sessions: join a room, leave, mute, unmute (in bulk).",
         "webhooks": "Receive the gateway's webhooks locally as events.",
     }
-
-    @property
-    def endpoints(self):
-        from .endpoints import ENDPOINTS
-
-        return ENDPOINTS
-
-    def session(self, profile):
-        return GatewaySession(profile)
 
     def check(self, session, profile):
         page = session.json(session.request("GET", "/api/v1/conferences", params={"limit": 1})) or {}

@@ -79,6 +79,7 @@ class MindSession(Session):
 
 class Mind(Provider):
     info = SPEC
+    session_class = MindSession
     group_help = {
         "conference": "Conferences: create, show (with participants), update, delete.",
         "recording": "Recordings: start, stop, download the video or preview, read the transcription.",
@@ -87,15 +88,6 @@ class Mind(Provider):
         "participant": "Participants: list, create (with a token), update, expel; SIP dial, forward, hang up.",
         "streaming": "RTMP(S) streamings of a conference: list, start, show, stop.",
     }
-
-    @property
-    def endpoints(self):
-        from .endpoints import ENDPOINTS
-
-        return ENDPOINTS
-
-    def session(self, profile):
-        return MindSession(profile)
 
     def extra_params(self, endpoint):
         return (tokens.AS_PARTICIPANT,) if endpoint.auth in ("moderator", "member", "self") else ()

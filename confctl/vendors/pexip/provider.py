@@ -207,6 +207,7 @@ def _terminate_like_ctrl_c() -> None:
 
 class Pexip(Provider):
     info = SPEC
+    session_class = PexipSession
     group_help = {
         "token": "Request (and keep), refresh, release confctl's token.",
         "conference": "Control the conference: lock, mute, layouts, dial.",
@@ -219,20 +220,11 @@ class Pexip(Provider):
     }
 
     @property
-    def endpoints(self):
-        from .endpoints import ENDPOINTS
-
-        return ENDPOINTS
-
-    @property
     def resolvers(self):
         from . import names
 
         return {"participant": names.resolve, "video_mix": names.resolve_mix, "breakout": names.resolve_room,
                 "breakout_target": names.resolve_target}
-
-    def session(self, profile):
-        return PexipSession(profile)
 
     def extra_params(self, endpoint):
         from .endpoints import BREAKOUT_SCOPED
