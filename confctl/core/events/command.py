@@ -264,11 +264,11 @@ def follow_profiles(provider_names: list[str] | None, profiles: list[str], *, ty
         raise UsageError("--timeout must be more than 0 seconds")
     planned = plan(provider_names, profiles, list(conference or []), values)
     # The runner hands each source its stop event; every provider gets its own typed FollowOptions.
-    sources = [(label, (lambda prov, prof, own: lambda shared: prov.follow(
-        prof, dataclasses.replace(own, stop=shared["stop"])))(p, prof, own)) for label, p, prof, own in planned]
+    sources = [(label, (lambda prov, prof, own: lambda stop: prov.follow(
+        prof, dataclasses.replace(own, stop=stop)))(p, prof, own)) for label, p, prof, own in planned]
     fmt = output.fmt()
     printer = Printer("jsonl" if fmt in ("json", "jsonl") else "table", types)
-    runner.run(sources, {}, printer, count=count, timeout=timeout, until=until)
+    runner.run(sources, printer, count=count, timeout=timeout, until=until)
 
 
 def _follow_all(**kwargs):

@@ -1,7 +1,8 @@
 """Run one or more event sources and print their merged timeline.
 
-Each source is a provider's `follow(profile, options)` generator; it must check `options["stop"]` (a
-threading.Event) at least once a second and clean up in `finally` (e.g. release a token).
+Each source is a factory taking the run's stop event (a threading.Event) and returning a provider's
+`follow(profile, options)` generator, which must check that event at least once a second and clean up in
+`finally` (e.g. release a token).
 """
 
 from __future__ import annotations
@@ -13,20 +14,19 @@ from confctl.core.events.merge import merge
 from confctl.core.events.printer import Printer
 
 
-def run(sources: list[tuple[str, object]], options: dict, printer: Printer, *, count: int | None = None,
+def run(sources: list[tuple[str, object]], printer: Printer, *, count: int | None = None,
         timeout: float | None = None, until: str | None = None) -> int:
-    """sources: (label, factory(options) -> iterator). Returns the number of events printed."""
+    """sources: (label, factory(stop) -> iterator). Returns the number of events printed."""
     if count is not None and count < 1:
         raise UsageError("--count must be at least 1")
     stop = threading.Event()
-    options = {**options, "stop": stop}
     printed = 0
     # One source runs right here (no thread hop per event; Ctrl-C lands in it, so its cleanup runs); several
     # are merged. Either way --timeout just sets `stop`, which every source checks at least once a second.
     if len(sources) == 1:
-        stream = sources[0][1](options)
+        stream = sources[0][1](stop)
     else:
-        stream = merge([(lambda f=factory: f(options)) for _, factory in sources], stop)
+        stream = merge([(lambda f=factory: f(stop)) for _, factory in sources], stop)
     timer = threading.Timer(timeout, stop.set) if timeout else None
     if timer:
         timer.daemon = True

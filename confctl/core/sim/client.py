@@ -18,7 +18,9 @@ class SimClient:
                  where: str | None = None):
         self.vendor = vendor
         self.label = vendor.capitalize()  # as messages name it: "the Pexip simulator"
-        self.env_name = f"CONFCTL_{vendor.upper()}_URL"
+        from confctl.core.registry import PROVIDERS
+
+        self.env_name = PROVIDERS[vendor].env_var("url")
         base = url or os.environ.get(self.env_name) or fallback
         if not base:
             raise UsageError(f"no {vendor} simulator URL: pass --url or set {self.env_name}",

@@ -101,12 +101,14 @@ class RequestLog:
 
 def env_vars(base_url: str, vendors=VENDORS) -> dict[str, str]:
     """Environment variables that point every provider at a simulator running at base_url."""
+    from confctl.core.registry import PROVIDERS
+
     env: dict[str, str] = {}
     for vendor in vendors:
-        prefix = f"CONFCTL_{vendor.upper()}_"
-        env[prefix + "URL"] = f"{base_url}/{vendor}"
+        spec = PROVIDERS[vendor]
+        env[spec.env_var("url")] = f"{base_url}/{vendor}"
         for key, value in CREDENTIALS[vendor].items():
-            env[prefix + key.upper()] = value
+            env[spec.env_var(key)] = value
     return env
 
 

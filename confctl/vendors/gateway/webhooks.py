@@ -199,5 +199,5 @@ def register(group: typer.Typer) -> None:
         from confctl.core.vendor import FollowOptions
 
         values = {"listen": f"{host}:{port}", "forward_to": forward_to}
-        runner.run([("gateway", lambda shared: follow(profile, FollowOptions(stop=shared["stop"], values=values)))],
-                   {}, printer, count=count, timeout=timeout, until=until)
+        runner.run([("gateway", lambda stop: follow(profile, FollowOptions(stop=stop, values=values)))],
+                   printer, count=count, timeout=timeout, until=until)

@@ -234,11 +234,11 @@ def events(call):
     printer = Printer("jsonl" if fmt in ("json", "jsonl") else "table", v.get("types"))
     alias = call.path_values["alias"]
 
-    def source(shared):
-        options = FollowOptions(conference=(alias,), stop=shared["stop"], values={"save_frames": v.get("save_frames")})
+    def source(stop):
+        options = FollowOptions(conference=(alias,), stop=stop, values={"save_frames": v.get("save_frames")})
         return follow_conference(call.session, alias, options, call.profile.name)
 
-    runner.run([(f"pexip/{alias}", source)], {}, printer, count=v.get("count"), timeout=v.get("timeout"),
+    runner.run([(f"pexip/{alias}", source)], printer, count=v.get("count"), timeout=v.get("timeout"),
                until=v.get("until"))
     return None
 
