@@ -24,6 +24,7 @@ from confctl.core.cachefile import (LOCK_TIMEOUT, _kind, _not_a_folder, bad, con
 from confctl.core import secrets
 from confctl.core.errors import AuthError, ConfigError
 from confctl.core.registry import PROVIDERS, ProviderInfo
+from confctl.core.validate import BASE_URL_RULE, is_base_url
 
 SECRET_STORES = ("keyring", "file", "env")
 PROFILE_KEYS = ("provider", "protected", "secret_store", "ca_bundle")
@@ -93,8 +94,8 @@ def check_entry(name: str, entry, path: Path) -> None:
                 raise bad(path, where, f"must be a string (got {_kind(value)})")
             if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
                 raise bad(path, where, "contains a control character (CR, LF, NUL ...)")
-        if key == "url" and not value.startswith(("http://", "https://")):
-            raise bad(path, where, f"must start with http:// or https:// (got {value!r})")
+        if key == "url" and not is_base_url(value):
+            raise bad(path, where, f"{BASE_URL_RULE} (got {value!r})")
         elif key == "secret_store" and value not in SECRET_STORES:
             raise bad(path, where, f"must be one of {', '.join(SECRET_STORES)} (got {value!r})")
         elif key == "protected" and not isinstance(value, bool):
@@ -227,8 +228,8 @@ class Profile:
                 fix = f"`confctl profile add NAME --provider {self.provider.name}`"
             cls = AuthError if secret else ConfigError
             raise cls(f"{label} is not set in {where}", hint=f"set {var}, or {fix}")
-        if name == "url" and not value.startswith(("http://", "https://")):
-            raise ConfigError(f"{self.origin('url')}: must start with http:// or https:// (got {value!r})")
+        if name == "url" and not is_base_url(value):
+            raise ConfigError(f"{self.origin('url')}: {BASE_URL_RULE} (got {value!r})")
         return value
 
     def _is_secret(self, name: str) -> bool:

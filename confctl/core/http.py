@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from confctl import __version__
 from confctl.core import redact
 from confctl.core.errors import ConfigError, ServerError, UsageError, error_for_status
+from confctl.core.validate import BASE_URL_RULE, is_base_url
 from confctl.core.state import state
 
 if TYPE_CHECKING:  # httpx is imported when the first request is made, not at import time
@@ -401,8 +402,8 @@ class Session:
                  max_wait: float | None = None, secrets: Iterable[str] = (), budget: RetryBudget | None = None):
         if not base_url:
             raise UsageError("no base URL configured")
-        if not base_url.startswith(("http://", "https://")):
-            raise UsageError(f"base URL must start with http:// or https:// (got {base_url!r})")
+        if not is_base_url(base_url):
+            raise UsageError(f"base URL {BASE_URL_RULE} (got {base_url!r})")
         self.base_url = base_url.rstrip("/")
         self.timeout = state.timeout if timeout is None else timeout
         self.max_wait = state.max_wait if max_wait is None else max_wait

@@ -12,6 +12,7 @@ from confctl.core import config, output
 from confctl.core.errors import AuthError, ConfigError, UsageError
 from confctl.core.registry import PROVIDERS, Field
 from confctl.core.state import state
+from confctl.core.validate import BASE_URL_RULE, is_base_url
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, epilog=config.PRECEDENCE)
 
@@ -82,8 +83,8 @@ def _flag(name: str) -> str:
 
 
 def _check_url(flag: str, url: str) -> None:
-    if not url.startswith(("http://", "https://")):
-        raise UsageError(f"{flag}: must start with http:// or https:// (got {url!r})")
+    if not is_base_url(url):
+        raise UsageError(f"{flag}: {BASE_URL_RULE} (got {url!r})")
 
 
 def _check_fields(provider: str, fields: dict) -> None:
@@ -106,8 +107,8 @@ def _ask_required(provider: str, fields: dict) -> None:
     for f in missing:
         while True:
             value = typer.prompt(f"{f.help}", err=True).strip()
-            if f.name == "url" and not value.startswith(("http://", "https://")):
-                output.note("  must start with http:// or https://")
+            if f.name == "url" and not is_base_url(value):
+                output.note(f"  {BASE_URL_RULE}")
                 continue
             if value:
                 fields[f.name] = value

@@ -107,6 +107,13 @@ def url(*schemes: str) -> Rule:
 
 http_url = url("http", "https")
 
+# A profile's base URL (flag, environment, config file, prompt): only the scheme is checked, one message everywhere.
+BASE_URL_RULE = "must start with http:// or https://"
+
+
+def is_base_url(value: str) -> bool:
+    return value.startswith(("http://", "https://"))
+
 
 def max_items(n: int, min_items: int = 0) -> Rule:
     def check(field, value):
