@@ -161,31 +161,44 @@ def body(content: bytes | str | None, content_type: str = "") -> str:
     return text
 
 
-def scrub(text: str, secrets=()) -> str:
-    """Remove known secret values (every encoding) from free text, e.g. an error body echoing a key.
-    Uses the given secrets and every secret this process learnt."""
-    if not text:
-        return text
+def _forms(secrets) -> list[str]:
+    """Every encoding of the given secrets and of every secret this process learnt, longest first (a Basic
+    blob before its parts)."""
     forms: set[str] = set()
     for secret in {*secrets, *known()}:
         if secret and len(secret) >= MIN_SECRET:
             forms |= variants(secret)
-    for form in sorted(forms, key=len, reverse=True):  # longest first: a Basic blob before its parts
+    return sorted(forms, key=len, reverse=True)
+
+
+def _replace(text: str, forms: list[str]) -> str:
+    for form in forms:
         if form in text:
             text = text.replace(form, MASK)
     return text
 
 
+def scrub(text: str, secrets=()) -> str:
+    """Remove known secret values (every encoding) from free text, e.g. an error body echoing a key.
+    Uses the given secrets and every secret this process learnt."""
+    return _replace(text, _forms(secrets)) if text else text
+
+
 def scrub_data(value, secrets=()):
-    """`data` plus `scrub` on every string inside a JSON value (an error's detail)."""
-    value = data(value)
-    if isinstance(value, dict):
-        return {scrub(k, secrets) if isinstance(k, str) else k: scrub_data(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [scrub_data(v, secrets) for v in value]
-    if isinstance(value, str):
-        return scrub(value, secrets)
-    return value
+    """`data` plus `scrub` on every string inside a JSON value (an error's detail). The secret forms are
+    built once for the whole value: it can be a large Pexip result."""
+    forms = _forms(secrets)
+
+    def walk(v):
+        if isinstance(v, dict):
+            return {_replace(k, forms) if isinstance(k, str) else k: walk(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        if isinstance(v, str):
+            return _replace(v, forms)
+        return v
+
+    return walk(data(value))
 
 
 # ---------------------------------------------------------------------------------------------------------
