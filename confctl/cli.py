@@ -129,18 +129,15 @@ def _root_callback(
     state.ca_bundle = ca_bundle
     # Exit 2 must mean nothing was sent: the output format and the JMESPath expression are checked here,
     # before any command runs, not when the result is printed. Help is always shown.
-    if not _asks_for_help(ctx):
+    if not state.help_requested:
         from confctl.core import output as out
 
         out.fmt()
         out.compile_query()
 
 
-_ARGV: list[str] = []  # this invocation's arguments (click has consumed them by the time the callback runs)
-
-
-def _asks_for_help(ctx) -> bool:
-    words = _ARGV[:_ARGV.index("--")] if "--" in _ARGV else _ARGV
+def asks_for_help(args: list[str]) -> bool:
+    words = args[:args.index("--")] if "--" in args else args
     return "-h" in words or "--help" in words
 
 
@@ -237,8 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run, then map the outcome to an exit code (DESIGN §5). Returns the code when called with
     argv (tests), exits otherwise."""
     args = hoist(list(sys.argv[1:] if argv is None else argv))
-    _ARGV[:] = args
     reset()
+    state.help_requested = asks_for_help(args)
     code = 0
     try:
         app = build_app(selected_group(args))

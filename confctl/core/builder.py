@@ -170,14 +170,20 @@ def declared_in(provider: Provider) -> dict[int, str]:
     return where
 
 
+def _declared(where: str | None) -> list[str]:
+    return ["", f"Declared in {where}"] if where else []
+
+
+def _alias_epilog(ep: Endpoint, where: str | None) -> str:
+    return "\n\n".join([f"Same request as `{' '.join(ep.command_path)}`: {ep.method} {ep.path}", *_declared(where)])
+
+
 def _epilog(provider: Provider, ep: Endpoint, where: str | None = None) -> str:
     example = " ".join(shlex.quote(a) for a in example_argv(provider, ep))
     lines = [f"{ep.method} {ep.path}   [{ep.id}]", "", f"Example: {example}"]
     if ep.epilog:
         lines += ["", ep.epilog]
-    if where:
-        lines += ["", f"Declared in {where}"]
-    return "\n\n".join(lines)
+    return "\n\n".join(lines + _declared(where))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -605,16 +611,15 @@ def provider_app(provider: Provider) -> typer.Typer:
             groups[path] = sub
         return groups[path]
 
-    where = declared_in(provider)
+    # Which file declares each entry is only shown by --help, and finding out scans the vendor's modules.
+    where = declared_in(provider) if state.help_requested else {}
     for ep in provider.endpoints:
         cmd_path = ep.command_path
-        declared = f"\n\nDeclared in {where[id(ep)]}" if id(ep) in where else ""
         group(cmd_path[:-1]).command(cmd_path[-1], help=ep.help, epilog=_epilog(provider, ep, where.get(id(ep))),
                                      hidden=ep.hidden)(make_command(provider, ep))
         for alias in ep.aliases:
             group(alias.command[:-1]).command(alias.command[-1], help=alias.help or ep.help,
-                                              epilog=f"Same request as `{' '.join(cmd_path)}`: {ep.method} {ep.path}"
-                                                     + declared)(
+                                              epilog=_alias_epilog(ep, where.get(id(ep))))(
                 make_command(provider, ep, alias))
     provider.register(app, group)
     from confctl.core.events.command import provider_command
