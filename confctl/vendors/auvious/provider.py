@@ -62,7 +62,6 @@ class AuviousSession(Session):
         if kind == "client":
             return {"Authorization": self.tokens.client_auth_header()}
         token = self.user_token or self.tokens.token()
-        self.add_secret(token)
         return {"Authorization": f"Bearer {token}"}
 
     def dry_run_setup(self) -> list[str]:
@@ -130,7 +129,7 @@ class Auvious(Provider):
             # 204 commands print no data; say on stderr what happened so a person at a terminal knows
             target = call.values.get("stream") or call.values.get("conference") or ""
             output.note(f"done: {' '.join(call.endpoint.command_path)} {target}".rstrip())
-        return call.session.json(response)  # an HTML page or broken JSON with a 200 is exit 7
+        return super().result(call, response)  # an HTML page or broken JSON with a 200 is exit 7
 
     def check(self, session, profile):
         active = session.json(session.request("GET", "/rtc-api/conferences/active"))

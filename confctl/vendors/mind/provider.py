@@ -117,7 +117,7 @@ class Mind(Provider):
 
             output.note(f"{' '.join(call.endpoint.command_path)}: done")
             return None
-        return call.session.json(response)
+        return super().result(call, response)
 
     def check(self, session, profile):
         """One cheap authenticated call: the profile's conference, or (without one) a conference that cannot
