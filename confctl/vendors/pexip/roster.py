@@ -32,7 +32,6 @@ def row(p: dict, speaking: dict, room: str) -> dict:
 class Watch:
     def __init__(self):
         self.rooms: dict[str, dict[str, dict]] = {}
-        self.names: dict[str, str | None] = {}  # breakout uuid -> room name, when known
         self.speaking: dict[str, int] = {}
         self.changed = False
         self.ready = False  # the first table waits for the roster (participant_sync_end)
@@ -59,11 +58,13 @@ class Watch:
         self.changed = True
 
     def rows(self) -> list[dict]:
+        from . import names
+
         out = []
         for room, people in self.rooms.items():
-            label = "main" if room == "main" else room[:8]
+            label = names.short(room)
             for p in people.values():
-                if p.get("protocol") == "api" and not p.get("has_media") and p.get("call_tag") == "confctl":
+                if names._control(p):
                     continue  # confctl's own control participants are not people in the meeting
                 out.append(row(p, self.speaking, label))
         return sorted(out, key=lambda r: (r["room"] != "main", r["room"], str(r["name"]).lower()))
@@ -91,10 +92,9 @@ def everyone(session, alias: str) -> tuple[list[dict], Watch]:
     from confctl.core.errors import ConfctlError
 
     from . import names
-    from .answers import unwrap
     from .token import conference_path
 
-    main = unwrap(session.lookup("GET", conference_path(alias) + "/participants").json(), "participants") or []
+    main = names._unwrap(session.lookup("GET", conference_path(alias) + "/participants"), "participants") or []
     try:
         rooms = names.rooms(session, alias)
     except ConfctlError as exc:  # no event stream: the main room is all we can list
@@ -110,7 +110,6 @@ def everyone(session, alias: str) -> tuple[list[dict], Watch]:
             continue
         name = names.room_name(session, alias, room)
         view.rooms[uid] = {p.get("uuid"): p for p in room["participants"]}
-        view.names[uid] = name
         people += [{**p, "room": uid, "room_name": name} for p in room["participants"]]
     return people, view
 
