@@ -227,21 +227,10 @@ def confirm(action: str, *, protected: bool = False, profile_name: str = "") -> 
     why = f" on protected profile {profile_name!r}" if protected else ""
     if not state.interactive:
         raise UsageError(f"refusing to run `{action}`{why} without confirmation",
-                         hint=f"pass --yes to confirm ({_why_no_prompt()})")
+                         hint=f"pass --yes to confirm ({state.no_prompt_reason()})")
     answer = typer.confirm(f"{action}{why}?", default=False, err=True)
     if not answer:
         raise Aborted(f"declined at the prompt: `{action}` was not run; nothing was sent")
-
-
-def _why_no_prompt() -> str:
-    """Why confctl could not ask: say the real reason, not "no terminal" on a terminal."""
-    from confctl.core.state import _env_flag
-
-    if state.no_input:
-        return "--no-input was given"
-    if _env_flag("CONFCTL_NO_INPUT"):
-        return "CONFCTL_NO_INPUT is set"
-    return "no terminal to ask on: stdin is not a terminal"
 
 
 def _convert(p: Param, value: Any) -> Any:

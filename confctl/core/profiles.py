@@ -103,7 +103,7 @@ def _ask_required(provider: str, fields: dict) -> None:
                if not f.secret and f.required and f.default is None and not fields.get(f.name)]
     if missing and not state.interactive:
         flags = ", ".join(_flag(f.name) for f in missing)
-        raise UsageError(f"a {provider} profile needs {flags}", hint=f"pass {flags} ({_why_no_prompt()})")
+        raise UsageError(f"a {provider} profile needs {flags}", hint=f"pass {flags} ({state.no_prompt_reason()})")
     for f in missing:
         while True:
             value = typer.prompt(f"{f.help}", err=True).strip()
@@ -113,12 +113,6 @@ def _ask_required(provider: str, fields: dict) -> None:
             if value:
                 fields[f.name] = value
                 break
-
-
-def _why_no_prompt() -> str:
-    from confctl.core.builder import _why_no_prompt as why
-
-    return why()
 
 
 def _secret_label(field: Field) -> str:
@@ -200,7 +194,7 @@ def _new_secret(provider: str, secret_stdin: bool, requested: str | None) -> tup
                 return "env", None
             raise UsageError(f"a {provider} profile needs its {_secret_label(field)}",
                              hint=f"pipe it to --secret-stdin, or pass --secret-store env to read {var} at run time "
-                                  f"({_why_no_prompt()})")
+                                  f"({state.no_prompt_reason()})")
         return requested or ("keyring" if secrets.keyring_usable() else "env"), None
     if requested is not None:
         return requested, value

@@ -40,7 +40,17 @@ class State:
     @property
     def interactive(self) -> bool:
         """May we prompt? Never with --no-input, CONFCTL_NO_INPUT, or when stdin is not a terminal."""
-        return not self.no_input and not _env_flag("CONFCTL_NO_INPUT") and sys.stdin.isatty()
+        return self.no_prompt_reason() is None
+
+    def no_prompt_reason(self) -> str | None:
+        """Why confctl may not ask (the real reason, not "no terminal" on a terminal); None when it may."""
+        if self.no_input:
+            return "--no-input was given"
+        if _env_flag("CONFCTL_NO_INPUT"):
+            return "CONFCTL_NO_INPUT is set"
+        if not sys.stdin.isatty():
+            return "no terminal to ask on: stdin is not a terminal"
+        return None
 
     def output_format(self) -> str:
         fmt = self.output or os.environ.get("CONFCTL_OUTPUT")
