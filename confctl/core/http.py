@@ -592,7 +592,6 @@ class Session:
 
     def error(self, response: httpx.Response):
         message, hint = self.error_message(response)
-        message = self.scrub(message)
         status = response.status_code
         if hint is None:
             hint = {

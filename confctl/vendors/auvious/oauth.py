@@ -194,18 +194,18 @@ class TokenManager:
             if not force:
                 cached = self.cache.load()
                 if usable(cached) and cached["access_token"] != rejected:
-                    self.record = cached
-                    self.session.add_secret(cached["access_token"])
-                    return cached["access_token"]
+                    return self._use(cached)
             with self.cache.locked():
                 if not force:  # another process may have fetched while we waited for the lock
                     cached = self.cache.load()
                     if usable(cached) and cached["access_token"] != rejected:
-                        self.record = cached
-                        self.session.add_secret(cached["access_token"])
-                        return cached["access_token"]
+                        return self._use(cached)
                 record = self.fetch()
                 self.cache.store(record)
-            self.record = record
-            self.session.add_secret(record["access_token"])
-            return record["access_token"]
+            return self._use(record)
+
+    def _use(self, record: dict) -> str:
+        """Hold this record and register its token as a secret: it must not show up in any output."""
+        self.record = record
+        self.session.add_secret(record["access_token"])
+        return record["access_token"]
