@@ -5,7 +5,7 @@
 
 _confctl_subcommands() {
     case "$1" in
-        "") echo "auvious completion events gateway man mind pexip profile sim" ;;
+        "") echo "auvious capabilities completion conferences disconnect events gateway kick lock man mind mute mute-all participants pexip profile sim spotlight top unlock unmute unmute-all unspotlight wait" ;;
         "auvious") echo "api conference endpoints events oauth participant stream token" ;;
         "auvious conference") echo "active create end events get join leave metadata send-event set-interaction simple-view" ;;
         "auvious conference metadata") echo "remove set" ;;
@@ -77,7 +77,10 @@ _confctl_options() {
         "auvious stream view") echo "--endpoint -e --sdp --answer --viewer --meta --meta-json -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "auvious stream view-ice") echo "--endpoint -e --viewer --candidate --sdp-mid --sdp-mline-index --candidates -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "auvious token") echo "--cached --no-cached --show-token --no-show-token --token-file -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "capabilities") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "completion") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "conferences") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "disconnect") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "events") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "events follow") echo "--type -t --count -n --timeout --until --conference -c --listen --forward-to --save-frames --cursor-file -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "gateway") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
@@ -101,6 +104,8 @@ _confctl_options() {
         "gateway session unmute") echo "--from-file --concurrency -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "gateway webhooks") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "gateway webhooks listen") echo "--host --port --forward-to --type -t --count -n --timeout --until -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "kick") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "lock") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "man") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "mind") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "mind api") echo "--data -d --param -q --header -H -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
@@ -141,6 +146,9 @@ _confctl_options() {
         "mind transcription start") echo "--conference -c -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "mind transcription stop") echo "--conference -c -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "mind transcription update") echo "--conference -c --start --stop -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "mute") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "mute-all") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "participants") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "pexip") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "pexip api") echo "--data -d --param -q --header -H -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "pexip breakout") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
@@ -299,6 +307,13 @@ _confctl_options() {
         "sim pexip state") echo "--conference -c --url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim pexip ttl") echo "--url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim serve") echo "--host --port --only --env-file --gateway-webhook --cooldown-scale --pexip-token-ttl --mind-conference-limit --auvious-token-ttl -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "spotlight") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "top") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "unlock") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "unmute") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "unmute-all") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "unspotlight") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "wait") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
     esac
 }
 
@@ -337,7 +352,10 @@ _confctl_valued() {
         "auvious stream view") echo "--endpoint -e --sdp --answer --viewer --meta --meta-json -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "auvious stream view-ice") echo "--endpoint -e --viewer --candidate --sdp-mid --sdp-mline-index --candidates -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "auvious token") echo "--token-file -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "capabilities") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "completion") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "conferences") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "disconnect") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "events") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "events follow") echo "--type -t --count -n --timeout --until --conference -c --listen --forward-to --save-frames --cursor-file -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "gateway") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
@@ -361,6 +379,8 @@ _confctl_valued() {
         "gateway session unmute") echo "--from-file --concurrency -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "gateway webhooks") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "gateway webhooks listen") echo "--host --port --forward-to --type -t --count -n --timeout --until -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "kick") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "lock") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "man") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "mind") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "mind api") echo "--data -d --param -q --header -H -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
@@ -401,6 +421,9 @@ _confctl_valued() {
         "mind transcription start") echo "--conference -c -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "mind transcription stop") echo "--conference -c -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "mind transcription update") echo "--conference -c -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "mute") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "mute-all") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "participants") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "pexip") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "pexip api") echo "--data -d --param -q --header -H -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "pexip breakout") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
@@ -559,6 +582,13 @@ _confctl_valued() {
         "sim pexip state") echo "--conference -c --url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim pexip ttl") echo "--url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim serve") echo "--host --port --only --env-file --gateway-webhook --cooldown-scale --pexip-token-ttl --mind-conference-limit --auvious-token-ttl -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "spotlight") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "top") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "unlock") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "unmute") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "unmute-all") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "unspotlight") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "wait") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
     esac
 }
 
@@ -774,12 +804,30 @@ _confctl_values() {
         "auvious token|--output") echo "table wide json jsonl yaml id" ;;
         "auvious token|--color") echo "auto always never" ;;
         "auvious token|--ca-bundle") echo "@file" ;;
+        "capabilities|-p") echo "@profile" ;;
+        "capabilities|--profile") echo "@profile" ;;
+        "capabilities|-o") echo "table wide json jsonl yaml id" ;;
+        "capabilities|--output") echo "table wide json jsonl yaml id" ;;
+        "capabilities|--color") echo "auto always never" ;;
+        "capabilities|--ca-bundle") echo "@file" ;;
         "completion|-p") echo "@profile" ;;
         "completion|--profile") echo "@profile" ;;
         "completion|-o") echo "table wide json jsonl yaml id" ;;
         "completion|--output") echo "table wide json jsonl yaml id" ;;
         "completion|--color") echo "auto always never" ;;
         "completion|--ca-bundle") echo "@file" ;;
+        "conferences|-p") echo "@profile" ;;
+        "conferences|--profile") echo "@profile" ;;
+        "conferences|-o") echo "table wide json jsonl yaml id" ;;
+        "conferences|--output") echo "table wide json jsonl yaml id" ;;
+        "conferences|--color") echo "auto always never" ;;
+        "conferences|--ca-bundle") echo "@file" ;;
+        "disconnect|-p") echo "@profile" ;;
+        "disconnect|--profile") echo "@profile" ;;
+        "disconnect|-o") echo "table wide json jsonl yaml id" ;;
+        "disconnect|--output") echo "table wide json jsonl yaml id" ;;
+        "disconnect|--color") echo "auto always never" ;;
+        "disconnect|--ca-bundle") echo "@file" ;;
         "events|-p") echo "@profile" ;;
         "events|--profile") echo "@profile" ;;
         "events|-o") echo "table wide json jsonl yaml id" ;;
@@ -924,6 +972,18 @@ _confctl_values() {
         "gateway webhooks listen|--output") echo "table wide json jsonl yaml id" ;;
         "gateway webhooks listen|--color") echo "auto always never" ;;
         "gateway webhooks listen|--ca-bundle") echo "@file" ;;
+        "kick|-p") echo "@profile" ;;
+        "kick|--profile") echo "@profile" ;;
+        "kick|-o") echo "table wide json jsonl yaml id" ;;
+        "kick|--output") echo "table wide json jsonl yaml id" ;;
+        "kick|--color") echo "auto always never" ;;
+        "kick|--ca-bundle") echo "@file" ;;
+        "lock|-p") echo "@profile" ;;
+        "lock|--profile") echo "@profile" ;;
+        "lock|-o") echo "table wide json jsonl yaml id" ;;
+        "lock|--output") echo "table wide json jsonl yaml id" ;;
+        "lock|--color") echo "auto always never" ;;
+        "lock|--ca-bundle") echo "@file" ;;
         "man|-p") echo "@profile" ;;
         "man|--profile") echo "@profile" ;;
         "man|-o") echo "table wide json jsonl yaml id" ;;
@@ -1178,6 +1238,24 @@ _confctl_values() {
         "mind transcription update|--output") echo "table wide json jsonl yaml id" ;;
         "mind transcription update|--color") echo "auto always never" ;;
         "mind transcription update|--ca-bundle") echo "@file" ;;
+        "mute|-p") echo "@profile" ;;
+        "mute|--profile") echo "@profile" ;;
+        "mute|-o") echo "table wide json jsonl yaml id" ;;
+        "mute|--output") echo "table wide json jsonl yaml id" ;;
+        "mute|--color") echo "auto always never" ;;
+        "mute|--ca-bundle") echo "@file" ;;
+        "mute-all|-p") echo "@profile" ;;
+        "mute-all|--profile") echo "@profile" ;;
+        "mute-all|-o") echo "table wide json jsonl yaml id" ;;
+        "mute-all|--output") echo "table wide json jsonl yaml id" ;;
+        "mute-all|--color") echo "auto always never" ;;
+        "mute-all|--ca-bundle") echo "@file" ;;
+        "participants|-p") echo "@profile" ;;
+        "participants|--profile") echo "@profile" ;;
+        "participants|-o") echo "table wide json jsonl yaml id" ;;
+        "participants|--output") echo "table wide json jsonl yaml id" ;;
+        "participants|--color") echo "auto always never" ;;
+        "participants|--ca-bundle") echo "@file" ;;
         "pexip|-p") echo "@profile" ;;
         "pexip|--profile") echo "@profile" ;;
         "pexip|-o") echo "table wide json jsonl yaml id" ;;
@@ -2166,6 +2244,48 @@ _confctl_values() {
         "sim serve|--output") echo "table wide json jsonl yaml id" ;;
         "sim serve|--color") echo "auto always never" ;;
         "sim serve|--ca-bundle") echo "@file" ;;
+        "spotlight|-p") echo "@profile" ;;
+        "spotlight|--profile") echo "@profile" ;;
+        "spotlight|-o") echo "table wide json jsonl yaml id" ;;
+        "spotlight|--output") echo "table wide json jsonl yaml id" ;;
+        "spotlight|--color") echo "auto always never" ;;
+        "spotlight|--ca-bundle") echo "@file" ;;
+        "top|-p") echo "@profile" ;;
+        "top|--profile") echo "@profile" ;;
+        "top|-o") echo "table wide json jsonl yaml id" ;;
+        "top|--output") echo "table wide json jsonl yaml id" ;;
+        "top|--color") echo "auto always never" ;;
+        "top|--ca-bundle") echo "@file" ;;
+        "unlock|-p") echo "@profile" ;;
+        "unlock|--profile") echo "@profile" ;;
+        "unlock|-o") echo "table wide json jsonl yaml id" ;;
+        "unlock|--output") echo "table wide json jsonl yaml id" ;;
+        "unlock|--color") echo "auto always never" ;;
+        "unlock|--ca-bundle") echo "@file" ;;
+        "unmute|-p") echo "@profile" ;;
+        "unmute|--profile") echo "@profile" ;;
+        "unmute|-o") echo "table wide json jsonl yaml id" ;;
+        "unmute|--output") echo "table wide json jsonl yaml id" ;;
+        "unmute|--color") echo "auto always never" ;;
+        "unmute|--ca-bundle") echo "@file" ;;
+        "unmute-all|-p") echo "@profile" ;;
+        "unmute-all|--profile") echo "@profile" ;;
+        "unmute-all|-o") echo "table wide json jsonl yaml id" ;;
+        "unmute-all|--output") echo "table wide json jsonl yaml id" ;;
+        "unmute-all|--color") echo "auto always never" ;;
+        "unmute-all|--ca-bundle") echo "@file" ;;
+        "unspotlight|-p") echo "@profile" ;;
+        "unspotlight|--profile") echo "@profile" ;;
+        "unspotlight|-o") echo "table wide json jsonl yaml id" ;;
+        "unspotlight|--output") echo "table wide json jsonl yaml id" ;;
+        "unspotlight|--color") echo "auto always never" ;;
+        "unspotlight|--ca-bundle") echo "@file" ;;
+        "wait|-p") echo "@profile" ;;
+        "wait|--profile") echo "@profile" ;;
+        "wait|-o") echo "table wide json jsonl yaml id" ;;
+        "wait|--output") echo "table wide json jsonl yaml id" ;;
+        "wait|--color") echo "auto always never" ;;
+        "wait|--ca-bundle") echo "@file" ;;
     esac
 }
 

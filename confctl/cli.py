@@ -21,6 +21,34 @@ GROUPS = {
     "sim": ("Run the built-in simulators of every vendor API on loopback.", "confctl.core.sim.command"),
 }
 
+# Top-level commands of the one view across vendors: name -> (help, "module:function"). Imported only when
+# selected, so `confctl --help` (and every other command) loads none of them — `top` alone imports Textual.
+COMMANDS = {
+    "conferences": ("List the conferences of every profile given, in the common model.",
+                    "confctl.core.fleet.commands:conferences"),
+    "participants": ("List everyone in every profile's conferences (breakouts included), in the common model.",
+                     "confctl.core.fleet.commands:participants"),
+    "mute": ("Mute participants of any vendor: PROFILE:CONFERENCE/PARTICIPANT or --where.",
+             "confctl.core.fleet.commands:mute"),
+    "unmute": ("Unmute participants of any vendor.", "confctl.core.fleet.commands:unmute"),
+    "kick": ("Disconnect participants of any vendor (alias: disconnect).", "confctl.core.fleet.commands:kick"),
+    "disconnect": ("Disconnect participants of any vendor (same as kick).", "confctl.core.fleet.commands:kick"),
+    "spotlight": ("Spotlight participants of any vendor.", "confctl.core.fleet.commands:spotlight"),
+    "unspotlight": ("Remove the spotlight from participants of any vendor.",
+                    "confctl.core.fleet.commands:unspotlight"),
+    "mute-all": ("Mute every guest of conferences of any vendor: PROFILE:CONFERENCE.",
+                 "confctl.core.fleet.commands:mute_all"),
+    "unmute-all": ("Unmute every guest of conferences of any vendor.", "confctl.core.fleet.commands:unmute_all"),
+    "lock": ("Lock conferences of any vendor: PROFILE:CONFERENCE.", "confctl.core.fleet.commands:lock"),
+    "unlock": ("Unlock conferences of any vendor.", "confctl.core.fleet.commands:unlock"),
+    "capabilities": ("Which cross-vendor verb each vendor supports, and how.",
+                     "confctl.core.fleet.commands:capabilities"),
+    "top": ("A live full-screen view of every profile's meetings; keys act on the selection.",
+            "confctl.core.fleet.top.command:top"),
+    "wait": ("Block until a condition over the live model or the event stream holds (for scripts).",
+             "confctl.core.fleet.wait:wait"),
+}
+
 # Global options that may also be written after the command (kubectl-style); moved to the front before
 # parsing. --timeout is not among them: after `events follow` it means "stop after S seconds".
 HOISTED_FLAGS = {"--dry-run", "--debug", "--no-input", "-y", "--yes"}
@@ -201,6 +229,10 @@ def _root_help() -> str:
 ROOT_HELP = _root_help()
 
 
+def _placeholder():
+    """Stands in for a top-level command that was not selected (never runs: the selected one is built)."""
+
+
 def build_app(load: str | set[str] | None = None) -> typer.Typer:
     """The root app. Only the groups named in `load` ("*" for all) are built in full; the others are
     placeholders carrying their help, so `confctl --help` imports no provider, httpx or keyring."""
@@ -212,7 +244,7 @@ def build_app(load: str | set[str] | None = None) -> typer.Typer:
                       context_settings={"help_option_names": ["-h", "--help"],
                                         "max_content_width": shutil.get_terminal_size().columns})
     app.callback(invoke_without_command=True, help=ROOT_HELP)(_root_callback)
-    wanted = set(PROVIDERS) | set(GROUPS) if load == "*" else ({load} if isinstance(load, str) else (load or set()))
+    wanted = set(PROVIDERS) | set(GROUPS) | set(COMMANDS) if load == "*" else ({load} if isinstance(load, str) else (load or set()))
     for name, info in PROVIDERS.items():
         if name in wanted:
             from confctl.core.builder import provider_app
@@ -225,6 +257,14 @@ def build_app(load: str | set[str] | None = None) -> typer.Typer:
             app.add_typer(importlib.import_module(module).app, name=name, help=help_text)
         else:
             app.add_typer(typer.Typer(help=help_text), name=name, help=help_text)
+    for name, (help_text, ref) in COMMANDS.items():
+        if name in wanted or load == "*":
+            from confctl.core.vendor import load_ref
+
+            app.command(name, help=help_text)(load_ref(ref))
+        else:
+            app.command(name, help=help_text, context_settings={"ignore_unknown_options": True,
+                                                                "allow_extra_args": True})(_placeholder)
     app.command("completion", help="Print the completion script for bash, zsh or fish.")(completion)
     app.command("man", help="Show the manual page of confctl or of one provider or group.")(man)
     return app

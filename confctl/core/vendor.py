@@ -101,6 +101,27 @@ class FollowOptions:
 
 
 @dataclass(frozen=True)
+class Verb:
+    """How a vendor carries out one cross-vendor verb (`confctl mute`, `lock`, ...; docs/model.md). Cheap data,
+    so `confctl capabilities` imports no implementation.
+
+    `endpoint`: the id of the endpoint that does it (None: the vendor model's `act()` does it another way);
+    `params`: that endpoint's parameter names -> the target's attribute giving the value ("id", "conference",
+    "name", or "=literal"); `holds`: (attribute, value) that means the goal already holds (muting someone
+    muted is reported "already", nothing sent); `fanout`: a conference verb done as this participant verb on
+    each participant (e.g. mute-all on a vendor without a conference-wide mute); `how`: one line for the
+    capability matrix."""
+
+    name: str
+    how: str
+    endpoint: str | None = None
+    target: str = "participant"  # or "conference"
+    params: Mapping[str, str] = field(default_factory=dict)
+    holds: tuple[str, Any] | None = None
+    fanout: str | None = None
+
+
+@dataclass(frozen=True)
 class VendorSpec:
     """Everything the core needs to know about one vendor."""
 
@@ -130,6 +151,10 @@ class VendorSpec:
     # `-o id`: the keys that identify one of this vendor's items; redaction: its secret header, query and
     # body field names.
     id_keys: tuple[str, ...] = ()
+    # One view across vendors: "module:attr" of the vendor's VendorModel (confctl.core.fleet.vendor_model),
+    # and the cross-vendor verbs it supports (a verb not listed is refused: exit 2 naming the vendor).
+    model: str | None = None
+    verbs: tuple[Verb, ...] = ()
     secret_headers: tuple[str, ...] = ()
     secret_query: tuple[str, ...] = ()
     secret_fields: tuple[str, ...] = ()
@@ -149,6 +174,13 @@ class VendorSpec:
     @property
     def module(self) -> str:
         return self.provider.partition(":")[0]
+
+    def verb(self, name: str) -> Verb | None:
+        return next((v for v in self.verbs if v.name == name), None)
+
+    def load_model(self):
+        """The vendor's VendorModel instance (None when it declares none)."""
+        return load_ref(self.model) if self.model else None
 
     def load(self):
         """The provider implementation (a `confctl.core.provider.Provider`)."""

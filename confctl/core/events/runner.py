@@ -15,11 +15,13 @@ from confctl.core.events.printer import Printer
 
 
 def run(sources: list[tuple[str, object]], printer: Printer, *, count: int | None = None,
-        timeout: float | None = None, until: str | None = None) -> int:
-    """sources: (label, factory(stop) -> iterator). Returns the number of events printed."""
+        timeout: float | None = None, until: str | None = None, stop: threading.Event | None = None) -> int:
+    """sources: (label, factory(stop) -> iterator). `printer` is anything with wanted(event) and print(event)
+    (the live model's feeders too). `stop`: set by the caller to end the run (e.g. `top` quitting). Returns the
+    number of events printed."""
     if count is not None and count < 1:
         raise UsageError("--count must be at least 1")
-    stop = threading.Event()
+    stop = stop or threading.Event()
     printed = 0
     # One source runs right here (no thread hop per event; Ctrl-C lands in it, so its cleanup runs); several
     # are merged. Either way --timeout just sets `stop`, which every source checks at least once a second.

@@ -1,0 +1,1 @@
+"""confctl top: the live cockpit (Textual), imported only by `confctl top`."""

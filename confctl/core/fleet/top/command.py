@@ -1,0 +1,3 @@
+"""`confctl top` (being built)."""
+
+from confctl.core.fleet.commands import _todo as top  # noqa: F401

@@ -1,0 +1,3 @@
+"""`confctl wait` (being built)."""
+
+from confctl.core.fleet.commands import _todo as wait  # noqa: F401
