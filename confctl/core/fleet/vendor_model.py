@@ -21,6 +21,9 @@ class VendorModel:
     poll_interval: float = 2.0
     # Does the stream open with the current state (Pexip's opening roster)? If not, a snapshot is taken first.
     stream_opens_with_state: bool = False
+    # Common field -> how this vendor fills it, one short phrase (rendered into docs/model.md's mapping table;
+    # "null: ..." says why a field is always None for this vendor).
+    mapping: dict[str, str] = {}
 
     def conferences(self, conn: "Connection") -> list[Conference]:
         """The conferences this profile can see (with participant counts where cheap)."""
