@@ -570,14 +570,20 @@ def run_bulk(provider: Provider, ep: Endpoint, values: dict, ids: list[str], pro
                     failed.append(item)
                 stream.add(item)
     stream.close()
+    raise_for_failures(failed, len(ids), hint="the results above say which; retry those with --from-file")
+
+
+def raise_for_failures(failed: list[dict], total: int, *, hint: str) -> None:
+    """A batch's outcome (bulk commands and the cross-vendor verbs): nothing failed -> return; some failed ->
+    exit 8; every item failed -> that failure's exit code (the first item's if they differ). `failed` items
+    carry "error", "status" and "exit_code"."""
     if not failed:
         return
-    if len(failed) < len(ids):
-        raise PartialFailure(f"{len(failed)} of {len(ids)} items failed",
-                             hint="the results above say which; retry those with --from-file")
+    if len(failed) < total:
+        raise PartialFailure(f"{len(failed)} of {total} items failed", hint=hint)
     first = failed[0]
     codes = sorted({f["exit_code"] for f in failed})
-    error = ConfctlError(f"all {len(ids)} items failed" + ("" if len(codes) == 1 else
+    error = ConfctlError(f"all {total} items failed" + ("" if len(codes) == 1 else
                          f" (exit codes {', '.join(map(str, codes))}; exiting with the first item's)") +
                          f"; first: {first['error']}", status=first["status"])
     error.exit_code = first["exit_code"]
