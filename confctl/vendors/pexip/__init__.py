@@ -1,7 +1,10 @@
 """Pexip Infinity (client REST API v2): what the core needs to know, and nothing heavy (see
 confctl.core.vendor). The implementation is in provider.py (session, tokens), endpoints.py, events.py and sim/."""
 
-from confctl.core.vendor import EnvVar, Field, FollowOption, SimOption, VendorSpec
+from confctl.core.vendor import EnvVar, Field, FollowOption, SimOption, Verb, VendorSpec
+
+_WHO = {"alias": "conference", "participant": "id"}  # a participant verb's endpoint parameters
+_CONF = {"alias": "id"}
 
 SPEC = VendorSpec(
     name="pexip",
@@ -36,6 +39,24 @@ SPEC = VendorSpec(
     sim_credentials={"conference": "meet.demo", "pin": "1234", "display_name": "confctl"},
     sim_options=(SimOption("pexip_token_ttl", "seconds a Pexip token lives", int, 120, "--pexip-token-ttl"),),
     id_keys=("participant_uuid",),
+    model="confctl.vendors.pexip.model:MODEL",
+    verbs=(
+        Verb("mute", "participant mute (in a breakout room: that room's path)", "pexip.participant.mute",
+             params=_WHO, holds=("muted_audio", True)),
+        Verb("unmute", "participant unmute", "pexip.participant.unmute", params=_WHO, holds=("muted_audio", False)),
+        Verb("kick", "participant disconnect", "pexip.participant.disconnect", params=_WHO),
+        Verb("spotlight", "participant spotlighton (already: its spotlight is set)", "pexip.participant.spotlighton",
+             params=_WHO),
+        Verb("unspotlight", "participant spotlightoff", "pexip.participant.spotlightoff", params=_WHO),
+        Verb("mute-all", "conference muteguests (Guests only; Hosts keep their audio)",
+             "pexip.conference.muteguests", target="conference", params=_CONF),
+        Verb("unmute-all", "conference unmuteguests", "pexip.conference.unmuteguests", target="conference",
+             params=_CONF),
+        Verb("lock", "conference lock (newcomers wait for a Host)", "pexip.conference.lock", target="conference",
+             params=_CONF, holds=("locked", True)),
+        Verb("unlock", "conference unlock", "pexip.conference.unlock", target="conference", params=_CONF,
+             holds=("locked", False)),
+    ),
     secret_headers=("token", "pin"),
     secret_fields=("token", "pin", "sso_token"),
 )
