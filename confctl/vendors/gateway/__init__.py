@@ -1,7 +1,9 @@
 """The telephony conference gateway: what the core needs to know, and nothing heavy (see confctl.core.vendor).
 The implementation is in provider.py (session and auth), endpoints.py, workflows.py, webhooks.py and sim/."""
 
-from confctl.core.vendor import Field, FollowOption, SimOption, VendorSpec
+from confctl.core.vendor import Field, FollowOption, SimOption, Verb, VendorSpec
+
+_SESSION = {"uuid": "id"}  # a member is a call session
 
 SPEC = VendorSpec(
     name="gateway",
@@ -32,6 +34,16 @@ SPEC = VendorSpec(
         SimOption("playback_seconds", "how long a play lasts before conference.play.finished", float, 3.0),
     ),
     id_keys=("room_id",),
+    model="confctl.vendors.gateway.model:MODEL",
+    verbs=(
+        Verb("mute", "session conference/mute", "gateway.session.mute", params=_SESSION, holds=("muted_audio", True)),
+        Verb("unmute", "session conference/unmute", "gateway.session.unmute", params=_SESSION,
+             holds=("muted_audio", False)),
+        Verb("kick", "session conference/leave (the call stays up, out of the room)", "gateway.session.leave",
+             params=_SESSION),
+        Verb("mute-all", "mute each member (no room-wide mute)", target="conference", fanout="mute"),
+        Verb("unmute-all", "unmute each member", target="conference", fanout="unmute"),
+    ),
     secret_headers=("x-api-key",),
     secret_fields=("api_key",),
 )
