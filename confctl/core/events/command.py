@@ -33,6 +33,9 @@ TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", help="stop aft
                                                      show_default=False, metavar="S")]
 UntilOpt = Annotated[Optional[str], typer.Option("--until", help="stop after the first event of this type",
                                                  show_default=False, metavar="TYPE")]
+RecordOpt = Annotated[Optional[str], typer.Option(
+    "--record", help="also append every envelope received to FILE (JSON Lines, created 0600, secrets masked; "
+                     "whatever --type shows) for `confctl events replay`", show_default=False, metavar="FILE")]
 ForwardOpt = Annotated[Optional[str], typer.Option("--forward-to", help="also POST each webhook to URL",
                                                    show_default=False, metavar="URL")]
 
@@ -78,7 +81,8 @@ def _option(option, providers: list[str], provider: str | None):
 
 def _command(provider: str | None, body):
     """A Typer command function taking the common options plus `provider`'s own (every one when None)."""
-    common = [("types", TypeOpt), ("count", CountOpt), ("timeout", TimeoutOpt), ("until", UntilOpt)]
+    common = [("types", TypeOpt), ("count", CountOpt), ("timeout", TimeoutOpt), ("until", UntilOpt),
+              ("record", RecordOpt)]
     if provider is None or _takes_conference(provider):
         common.append(("conference", _conference_option(provider)))
     own = [(name, _option(option, providers, provider)) for name, (option, providers) in vendor_options().items()
@@ -247,28 +251,46 @@ def plan(provider_names: list[str] | None, profile_names: list[str], conference:
     return sources
 
 
-def follow_profiles(provider_names: list[str] | None, profiles: list[str], *, types=None, count=None,
-                    timeout=None, until=None, conference=None, **values) -> None:
-    """Resolve and check every profile (several may be merged into one timeline), then run their sources.
-    `values`: the vendor follow options, by name."""
-    import dataclasses
-
-    from confctl.core import output
-    from confctl.core.events import runner
-    from confctl.core.events.printer import Printer
+def check_run(count, timeout) -> None:
     from confctl.core.errors import UsageError
 
     if count is not None and count < 1:
         raise UsageError("--count must be at least 1")
     if timeout is not None and timeout <= 0:
         raise UsageError("--timeout must be more than 0 seconds")
+
+
+def printer_for(types):
+    from confctl.core import output
+    from confctl.core.events.printer import Printer
+
+    fmt = output.fmt()
+    return Printer("jsonl" if fmt in ("json", "jsonl") else "table", types)
+
+
+def follow_profiles(provider_names: list[str] | None, profiles: list[str], *, types=None, count=None,
+                    timeout=None, until=None, conference=None, record=None, **values) -> None:
+    """Resolve and check every profile (several may be merged into one timeline), then run their sources.
+    `values`: the vendor follow options, by name."""
+    import dataclasses
+
+    from confctl.core.events import runner
+
+    check_run(count, timeout)
     planned = plan(provider_names, profiles, list(conference or []), values)
     # The runner hands each source its stop event; every provider gets its own typed FollowOptions.
     sources = [(label, (lambda prov, prof, own: lambda stop: prov.follow(
         prof, dataclasses.replace(own, stop=stop)))(p, prof, own)) for label, p, prof, own in planned]
-    fmt = output.fmt()
-    printer = Printer("jsonl" if fmt in ("json", "jsonl") else "table", types)
-    runner.run(sources, printer, count=count, timeout=timeout, until=until)
+    printer = printer_for(types)
+    if record is None:
+        runner.run(sources, printer, count=count, timeout=timeout, until=until)
+        return
+    from confctl.core.events.record import Recorder, mark_sync
+
+    # Opened after every check above and before any source starts: a bad path is exit 2 with nothing started.
+    with Recorder(printer, record) as recorder:
+        runner.run([(label, mark_sync(factory)) for label, factory in sources], recorder, count=count,
+                   timeout=timeout, until=until)
 
 
 def _follow_all(**kwargs):
@@ -282,6 +304,31 @@ follow = app.command("follow", help=(
     "Without --profile: the default profile of each provider. Options marked [provider] apply to those "
     "profiles only; -c ID goes to every profile that takes a conference, -c PROFILE:ID to one."))(
     _command(None, _follow_all))
+
+
+@app.command("replay", help=(
+    "Print a recording made with `events follow --record FILE` exactly as the live events were printed "
+    "(-o jsonl: the same bytes), paced as they arrived (--speed 10: ten times as fast, --speed max: no pauses)."))
+def replay_command(
+    file: Annotated[str, typer.Argument(help="a recording (JSON Lines) made with --record", metavar="FILE",
+                                        show_default=False)],
+    speed: Annotated[str, typer.Option("--speed", help="a factor above 0 (2 = twice as fast) or `max`",
+                                       metavar="N|max")] = "1",
+    since: Annotated[Optional[str], typer.Option(
+        "--since", help="only events from T on: ISO 8601 (2026-12-01T10:00:00Z) or a duration (10m, 1h30m) "
+                        "counted back from the recording's last event", show_default=False, metavar="T")] = None,
+    types: TypeOpt = None,
+    count: CountOpt = None,
+    timeout: TimeoutOpt = None,
+    until: UntilOpt = None,
+):
+    from confctl.core.events import replay, runner
+
+    check_run(count, timeout)
+    # Everything (speed, since, every line of the file) is checked before the first event is printed.
+    factory = replay.source(file, speed=replay.parse_speed(speed), since=since)
+    runner.run([(f"replay/{os.path.basename(file)}", factory)], printer_for(types), count=count,
+               timeout=timeout, until=until)
 
 
 def provider_command(provider_name: str):

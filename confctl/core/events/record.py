@@ -90,6 +90,22 @@ def clean(event: dict) -> dict:
     return walk(redact.scrub_data(event))
 
 
+def _encode(event: dict) -> bytes:
+    """The same JSON as `-o jsonl` prints (the printer's encoder where it has one)."""
+    from confctl.core.events import printer
+
+    encoder = getattr(printer, "jsonl_encoder", None)
+    if encoder is None:
+        return json.dumps(event, ensure_ascii=False, default=str).encode("utf-8")
+    global _encode_fn
+    if _encode_fn is None:
+        _encode_fn = encoder()
+    return _encode_fn(event)
+
+
+_encode_fn = None
+
+
 class Recorder:
     """A printer wrapper that appends every envelope it is given to `path` (see the module docstring)."""
 
@@ -107,13 +123,23 @@ class Recorder:
     def print(self, event: dict) -> None:
         self.printer.print(event)
 
+    # A printer may batch lines while a stream is hot (write now, flush when it pauses): pass both through.
+    def write(self, event: dict) -> None:
+        (getattr(self.printer, "write", None) or self.printer.print)(event)
+
+    def flush(self) -> None:
+        flush = getattr(self.printer, "flush", None)
+        if flush:
+            flush()
+
     def record(self, event: dict) -> None:
         marked = event.pop(_MARK, False)
         line = clean(event)
         if marked or event.get("_sync"):
             line["_sync"] = True
-        line.pop("_ack", None)
-        data = (json.dumps(line, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        for private in [k for k in line if k.startswith("_") and k != "_sync"]:
+            del line[private]  # runner hand-offs (_ack, ...), never part of an envelope
+        data = _encode(line) + b"\n"
         with self.lock:
             if self.fd is None:
                 return
