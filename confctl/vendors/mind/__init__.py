@@ -1,7 +1,7 @@
 """The Mind API: what the core needs to know, and nothing heavy (see confctl.core.vendor). The implementation is
 in provider.py (session and auth), tokens.py, endpoints.py, events.py and sim/."""
 
-from confctl.core.vendor import EnvVar, Field, SimOption, VendorSpec
+from confctl.core.vendor import EnvVar, Field, SimOption, Verb, VendorSpec
 
 SPEC = VendorSpec(
     name="mind",
@@ -27,7 +27,13 @@ SPEC = VendorSpec(
     sim_credentials={"app_id": "demo-app", "token": "demo-app-token", "conference": "demo-conference",
                      "participant_token": "demo-participant-token"},  # John Doe's, in the doc's example
     sim_options=(SimOption("mind_conference_limit", "seconds until a Mind conference ends (WebSocket close 4000); "
-                           "0 = never", float, 0.0, "--mind-conference-limit"),),
+                           "0 = never", float, 0.0, "--mind-conference-limit"),
+                 SimOption("activity", "seconds between simulated changes in the demo meetings (someone joins, "
+                           "leaves, mutes, presents); 0 = none", float, 0.0, "--activity")),
     id_keys=("conferenceId",),
+    model="confctl.vendors.mind.model:MODEL",
+    # Mind's API cannot mute, lock or spotlight anyone: only expelling a participant is declared.
+    verbs=(Verb("kick", "expels the participant: DELETE .../participants/{id} (its participant token dies)",
+                "mind.participant.delete", params={"conference": "conference", "participant": "id"}),),
     secret_fields=("token", "participant_token"),
 )

@@ -5,7 +5,8 @@ doc forbids the caller), 400 for invalid values, 415 for a body that is not JSON
 Accept) and WebP previews, transcriptions partial (206) until a moment after recording stops, streamings, SIP
 dial outcomes, and WebSocket notifications that are not sent for the application's own changes, closing with
 4001 when a newer socket opens for the same conference and 4000 when the conference reaches its limit
-(SimConfig.mind_conference_limit seconds, or 24 h).
+(SimConfig.mind_conference_limit seconds, or 24 h). With SimConfig.activity (`sim serve --activity S`) the
+demo meeting changes every S seconds on its own (activity.py).
 
 Controls for tests and demos live under /_sim (app_controls.py; `confctl sim mind ...` drives them).
 """
@@ -18,7 +19,6 @@ import secrets
 import time
 import uuid
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -539,5 +539,10 @@ ROUTES = app_controls.ROUTES + [  # /_sim first: "/_sim/state" would match "/{ap
 ]
 
 
-def create_app(config) -> Starlette:
-    return sim_app(ROUTES, MindState(config))
+def create_app(config):
+    app = sim_app(ROUTES, MindState(config))
+    if getattr(config, "activity", 0):
+        from . import activity
+
+        return activity.live(app, app.state.sim, float(config.activity))
+    return app

@@ -1,5 +1,5 @@
-"""The simulator's controls, under /_sim (not part of the Mind API): participants join, leave, speak and send
-messages; a conference ends (4000); sockets drop, optionally with changes made before anyone can reconnect.
+"""The simulator's controls, under /_sim (not part of the Mind API): participants join, leave, change what they
+send (microphone, camera, screen), speak and send messages; a conference ends (4000); sockets drop, optionally with changes made before anyone can reconnect.
 `confctl sim mind ...` (confctl/vendors/mind/sim/controls.py) drives them; tests call them over HTTP."""
 
 from __future__ import annotations
@@ -47,6 +47,14 @@ def apply(world: MindState, conf: Conference, action: str, data: dict) -> dict:
         if p.online:
             p.online = False
             conf.notify("updated", f"/participants/{p.id}", p.resource())
+        return p.resource()
+    if action == "media":
+        # What the participant's client sends changes (microphone, camera, screen): participant.updated.
+        p = who(world, conf, data.get("participant"))
+        for key in ("audio", "video", "screen"):
+            if isinstance(data.get(key), bool):
+                setattr(p, key, data[key])
+        conf.notify("updated", f"/participants/{p.id}", p.resource())
         return p.resource()
     if action == "expel":
         p = who(world, conf, data.get("participant"))

@@ -48,6 +48,20 @@ def leave(participant: Annotated[str, typer.Argument(help="participant id or nam
     _post(url, conference, "leave", {"participant": participant})
 
 
+@app.command("media")
+def media(participant: Annotated[str, typer.Argument(help="participant id or name")],
+          audio: Annotated[Optional[bool], typer.Option("--audio/--no-audio", show_default=False,
+                                                        help="send microphone audio or not")] = None,
+          video: Annotated[Optional[bool], typer.Option("--video/--no-video", show_default=False,
+                                                        help="send camera video or not")] = None,
+          screen: Annotated[Optional[bool], typer.Option("--screen/--no-screen", show_default=False,
+                                                         help="share a screen (secondary video) or not")] = None,
+          url: UrlOpt = None, conference: ConfOpt = None):
+    """What a participant sends changes: microphone, camera, screen (participant.updated)."""
+    body = {k: v for k, v in (("audio", audio), ("video", video), ("screen", screen)) if v is not None}
+    _post(url, conference, "media", {"participant": participant, **body})
+
+
 @app.command("expel")
 def expel(participant: Annotated[str, typer.Argument(help="participant id or name")],
           url: UrlOpt = None, conference: ConfOpt = None):

@@ -35,11 +35,17 @@ class Participant:
     online: bool = False
     token: str = field(default_factory=lambda: secrets.token_urlsafe(48))
     call: str | None = None  # SIP call status
+    # What the participant's client sends while online: microphone and camera on its primary media, a screen
+    # (video only) on its secondary media.
+    audio: bool = True
+    video: bool = True
+    screen: bool = False
 
     def resource(self) -> dict:
-        media = {"audio": self.online, "video": self.online}
+        media = {"audio": self.online and self.audio, "video": self.online and self.video}
+        secondary = {"audio": False, "video": self.online and self.screen}
         return {"id": self.id, "online": self.online, "name": self.name, "priority": self.priority,
-                "role": self.role, "layout": self.layout, "media": media, "secondaryMedia": dict(media)}
+                "role": self.role, "layout": self.layout, "media": media, "secondaryMedia": secondary}
 
 
 @dataclass
@@ -175,9 +181,12 @@ class MindState:
 
     # -- seed data: the credentials' demo conference and the doc's example ids (see endpoints.py) --------------
     def seed(self) -> None:
+        # The demo meeting: three people in (one presenting, one an attendee), one invited who has not joined.
         demo = self.create_conference("Demo conference", conf_id=DEMO_CONFERENCE)
-        self.add_participant(demo, name="Alice", role="moderator", priority=2)
-        self.add_participant(demo, name="Bob", role="speaker", priority=1)
+        self.add_participant(demo, name="Alice", role="moderator", priority=2, online=True, screen=True)
+        self.add_participant(demo, name="Bob", role="speaker", priority=1, online=True, video=False)
+        self.add_participant(demo, name="Erin", role="attendee", online=True, audio=False)
+        self.add_participant(demo, name="Frank", role="speaker")
 
         conf = self.create_conference("Meeting name", conf_id=ex.EX_CONF)
         john = self.add_participant(conf, ex.EX_PART, name="John Doe", role="speaker", priority=1, online=True,
