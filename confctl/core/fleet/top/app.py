@@ -1,0 +1,358 @@
+"""The cockpit's screen (Textual): conferences beside the selected conference's participants, the event tail
+below, each source's stream health on top, the outcome of the last action at the bottom. It redraws from the
+live model whenever `live.version` moved (checked five times a second), so a change is on screen well within
+a second of its event."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.content import Content
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Input, RichLog, Static
+
+from confctl.core.fleet.model import Conference, Participant
+from confctl.core.fleet.top import view
+from confctl.core.fleet.top.engine import Engine
+
+HEALTH_STYLE = {"connected": "green", "polling": "cyan", "connecting": "yellow", "reconnected": "yellow",
+                "reconnecting": "yellow", "gap": "red bold", "ended": "red"}
+CELL_STYLE = {"muted": "red", "speaking": "green bold", "raised": "yellow bold", "presenting": "magenta",
+              "locked": "yellow", "?": "dim"}
+EVENT_STYLE = {"reconnected": "yellow", "gap": "red bold", "snapshot": "dim"}
+# (key, what it does) for `?`; the bindings below carry the same words for the footer
+KEYS = (
+    ("↑/↓, PgUp/PgDn", "move the selection"),
+    ("Tab / Enter / Esc", "switch between conferences and participants"),
+    ("m", "mute / unmute the selected participant (audio)"),
+    ("s / S", "spotlight / remove the spotlight"),
+    ("d", "disconnect the selected participant (asks first)"),
+    ("M / U", "mute / unmute every guest of the selected conference"),
+    ("l", "lock / unlock the selected conference"),
+    ("/", "filter participants by name or role (Enter keeps it, Esc clears it)"),
+    ("?", "this list"),
+    ("q / Ctrl-C", "quit (stops the streams, releases every token)"),
+)
+
+
+def _cell(value: str) -> Text | str:
+    style = CELL_STYLE.get(value)
+    return Text(value, style=style) if style else value
+
+
+def _key(parts: tuple) -> str:
+    return "\x1f".join(parts)
+
+
+def sync_table(table: DataTable, rows: list[tuple[tuple, tuple]]) -> None:
+    """Show `rows` ([(key, cells)]) in `table`, changing only what changed and keeping the selection on the
+    same row (by key) when rows come and go."""
+    keys = [_key(k) for k, _ in rows]
+    current = [r.key.value for r in table.ordered_rows]
+    if current == keys:
+        columns = [c.key for c in table.ordered_columns]
+        for key, (_, cells) in zip(keys, rows):
+            old = table.get_row(key)
+            for column, before, after in zip(columns, old, cells):
+                after = _cell(after)
+                if before != after:
+                    table.update_cell(key, column, after)
+        return
+    selected = current[table.cursor_row] if 0 <= table.cursor_row < len(current) else None
+    row = table.cursor_row
+    table.clear()
+    for key, (_, cells) in zip(keys, rows):
+        table.add_row(*(_cell(c) for c in cells), key=key)
+    if keys:
+        table.move_cursor(row=keys.index(selected) if selected in keys else min(max(row, 0), len(keys) - 1),
+                          animate=False)
+
+
+class Confirm(ModalScreen[bool]):
+    """y confirms, n / Esc declines."""
+
+    BINDINGS = [Binding("y", "answer(True)", "yes"), Binding("n", "answer(False)", "no"),
+                Binding("escape", "answer(False)", "no", show=False)]
+    DEFAULT_CSS = """
+    Confirm { align: center middle; }
+    Confirm > Vertical { width: auto; max-width: 80%; height: auto; border: thick $warning; padding: 1 2;
+                         background: $surface; }
+    """
+
+    def __init__(self, question: str):
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.question), id="question")  # names are never read as markup
+            yield Static("y: yes    n / Esc: no", id="answers")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class Help(ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,q", "close", "close")]
+    DEFAULT_CSS = """
+    Help { align: center middle; }
+    Help > Static { width: auto; height: auto; border: round $accent; padding: 1 2; background: $surface; }
+    """
+
+    def compose(self) -> ComposeResult:
+        width = max(len(k) for k, _ in KEYS)
+        lines = [f"{k.ljust(width)}  {what}" for k, what in KEYS]
+        yield Static(Text("Keys\n\n" + "\n".join(lines) + "\n\nEsc or ? closes this list"), id="keys")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class TopApp(App):
+    TITLE = "confctl top"
+    CSS = """
+    #health { height: auto; padding: 0 1; background: $boost; }
+    #main { height: 1fr; }
+    #conferences { width: 2fr; border: round $primary 50%; }
+    #participants { width: 3fr; border: round $primary 50%; }
+    #conferences:focus-within, #participants:focus-within { border: round $accent; }
+    #events { height: 9; border: round $primary 30%; }
+    #outcome { height: 1; padding: 0 1; }
+    #filter { display: none; }
+    #filter.shown { display: block; }
+    """
+    BINDINGS = [
+        Binding("m", "verb('mute')", "mute/unmute"),
+        Binding("s", "verb('spotlight')", "spotlight"),
+        Binding("S", "verb('unspotlight')", "unspotlight", show=False),
+        Binding("d", "verb('kick')", "disconnect"),
+        Binding("M", "verb('mute-all')", "mute guests"),
+        Binding("U", "verb('unmute-all')", "unmute guests", show=False),
+        Binding("l", "verb('lock')", "lock/unlock"),
+        Binding("slash", "filter", "filter"),
+        Binding("question_mark", "help", "keys"),
+        Binding("q", "quit", "quit"),
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
+    ]
+
+    def __init__(self, engine: Engine, *, banner: str = "", yes: bool = False, interval: float = 0.2):
+        super().__init__()
+        self.engine = engine
+        self.banner = banner  # e.g. "replay FILE at 10x"
+        self.yes = yes  # --yes: no confirmation for protected profiles (disconnect still asks)
+        self.interval = interval
+        self.filter_text = ""
+        self._version = -1
+        self.selected: tuple[str, str] | None = None  # (profile, conference)
+        self.quitting = False
+
+    # -- layout -------------------------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static(id="health")
+        with Horizontal(id="main"):
+            yield DataTable(id="conferences", cursor_type="row", zebra_stripes=True)
+            yield DataTable(id="participants", cursor_type="row", zebra_stripes=True)
+        yield RichLog(id="events", max_lines=500, wrap=False, markup=False, min_width=40)
+        yield Static(id="outcome")
+        yield Input(placeholder="filter participants by name or role (Enter keeps it, Esc clears it)",
+                    id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        confs = self.query_one("#conferences", DataTable)
+        for name in view.CONFERENCE_COLUMNS:
+            confs.add_column(name, key=name)
+        confs.border_title = "Conferences"
+        people = self.query_one("#participants", DataTable)
+        for name in view.PARTICIPANT_COLUMNS:
+            people.add_column(name, key=name)
+        people.border_title = "Participants"
+        self.query_one("#events", RichLog).border_title = "Events"
+        confs.focus()
+        self.engine.start()
+        self.redraw()
+        self.set_interval(self.interval, self.redraw)
+
+    # -- drawing ------------------------------------------------------------------------------------------------
+    def redraw(self) -> None:
+        """Bring the screen up to the live model: new events into the tail; tables and health when the model's
+        version moved."""
+        log = self.query_one("#events", RichLog)
+        while self.engine.events:
+            clock, source, where, etype, summary = view.event_line(self.engine.events.popleft())
+            line = Text.assemble((clock, "dim"), "  ", source, "  ", where, "  ",
+                                 (etype, EVENT_STYLE.get(etype, "cyan")), "  ", summary)
+            log.write(line)
+        version = self.engine.live.version
+        if version == self._version:
+            return
+        self._version = version
+        self.draw_health()
+        confs = view.conferences(self.engine.live)
+        table = self.query_one("#conferences", DataTable)
+        sync_table(table, [(c.key, view.conference_row(c)) for c in confs])
+        self.selected = self.conference_key()
+        self.draw_participants()
+
+    def draw_health(self) -> None:
+        parts: list = [(self.banner or "confctl top", "bold")]
+        for source, state, detail in view.health(self.engine.live, self.engine.streamed):
+            parts += ["   ", ("● ", HEALTH_STYLE.get(state, "")), f"{source} ",
+                      (state, HEALTH_STYLE.get(state, "")), (f" ({detail})" if detail else "", "dim")]
+        if self.engine.error:
+            parts += ["   ", (f"events stopped: {self.engine.error}", "red")]
+        elif self.engine.finished and not self.quitting:
+            parts += ["   ", ("every stream has ended", "yellow")]
+        self.query_one("#health", Static).update(Text.assemble(*parts))
+
+    def draw_participants(self) -> None:
+        people = view.participants(self.engine.live, self.selected, self.filter_text)
+        table = self.query_one("#participants", DataTable)
+        sync_table(table, [(p.key, view.participant_row(p)) for p in people])
+        title = "Participants"
+        if self.selected:
+            conf = self.engine.live.conferences.get(self.selected)
+            title += f" — {self.selected[0]}:{(conf.name if conf and conf.name else self.selected[1])}"
+        if self.filter_text:
+            title += f"  (filter: {self.filter_text})"
+        table.border_title = Content(title)  # plain: names are never read as markup
+
+    def conference_key(self) -> tuple[str, str] | None:
+        table = self.query_one("#conferences", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return tuple(key.split("\x1f"))  # type: ignore[return-value]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "conferences":
+            key = self.conference_key()
+            if key != self.selected:
+                self.selected = key
+                self.draw_participants()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "conferences":
+            self.query_one("#participants", DataTable).focus()
+
+    def on_key(self, event) -> None:
+        if event.key != "escape":
+            return
+        box = self.query_one("#filter", Input)
+        if box.has_class("shown"):  # Esc in the filter box clears the filter
+            box.value = ""
+            box.remove_class("shown")
+            self.filter_text = ""
+            self.draw_participants()
+            self.query_one("#participants", DataTable).focus()
+        elif self.focused is self.query_one("#participants", DataTable):
+            self.query_one("#conferences", DataTable).focus()
+
+    # -- the selection ------------------------------------------------------------------------------------------
+    def conference(self) -> Conference | None:
+        if self.selected is None:
+            return None
+        with self.engine.live.lock:
+            conf = self.engine.live.conferences.get(self.selected)
+        if conf is None:  # known only from its participants
+            conf = next((c for c in view.conferences(self.engine.live) if c.key == self.selected), None)
+        return conf
+
+    def participant(self) -> Participant | None:
+        table = self.query_one("#participants", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return self.engine.live.participant(*key.split("\x1f"))
+
+    # -- actions ------------------------------------------------------------------------------------------------
+    def say(self, text: str, style: str = "") -> None:
+        self.query_one("#outcome", Static).update(Text(text, style=style))
+
+    def action_verb(self, verb: str) -> None:
+        target: Conference | Participant | None
+        if verb in ("mute-all", "unmute-all", "lock"):
+            target = self.conference()
+            if target is None:
+                return self.say("no conference selected", "yellow")
+            if verb == "lock" and target.locked:
+                verb = "unlock"
+        else:
+            target = self.participant()
+            if target is None:
+                return self.say("no participant selected", "yellow")
+            if verb == "mute" and target.muted_audio:
+                verb = "unmute"
+        refusal = self.engine.refusal(verb, target)
+        if refusal:
+            return self.say(refusal, "red")
+        protected = self.engine.protected(target)
+        if verb == "kick" or (protected and not self.yes):
+            where = f" on protected profile {target.profile!r}" if protected else ""
+            question = f"{view.ASK[verb]} {view.who(target)} ({target.profile}:{target.conference if isinstance(target, Participant) else target.id}){where}?"
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.run_action_worker(verb, target)
+                else:
+                    self.say(f"not done: {view.ASK[verb].lower()} {view.who(target)}", "yellow")
+            self.push_screen(Confirm(question), answered)
+            return
+        self.run_action_worker(verb, target)
+
+    def run_action_worker(self, verb: str, target: Conference | Participant) -> None:
+        self.say(f"{view.ASK[verb].lower()} {view.who(target)}…", "dim")
+        self.run_worker(lambda: self._act(verb, target), thread=True, group="actions", exit_on_error=False)
+
+    def _act(self, verb: str, target: Conference | Participant) -> None:
+        """In a worker thread: the verb, then its outcome on screen (an error as a line, never a traceback)."""
+        from confctl.core.errors import ConfctlError
+
+        try:
+            result = self.engine.perform(verb, target)
+        except ConfctlError as exc:
+            text, style = f"{view.ASK[verb].lower()} {view.who(target)}: {exc.message}", "red"
+        except Exception as exc:  # noqa: BLE001 - the cockpit stays up
+            text, style = f"{view.ASK[verb].lower()} {view.who(target)}: {type(exc).__name__}: {exc}", "red"
+        else:
+            text, style = view.outcome(verb, target, result), "green"
+        if not self.quitting:
+            self.call_from_thread(self.say, text, style)
+
+    # -- filter, help, quit -------------------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("shown")
+        box.value = self.filter_text
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self.draw_participants()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.input.remove_class("shown")
+        self.query_one("#participants", DataTable).focus()
+
+    def action_help(self) -> None:
+        self.push_screen(Help())
+
+    async def action_quit(self) -> None:
+        if self.quitting:
+            return
+        self.quitting = True
+        self.say("stopping the streams and releasing tokens…", "dim")
+        await asyncio.to_thread(self.engine.close)
+        self.exit()
+
+
+def run(engine: Engine, *, banner: str = "", yes: bool = False) -> None:
+    """Run the cockpit until q / Ctrl-C; the engine is closed whatever ends it."""
+    try:
+        TopApp(engine, banner=banner, yes=yes).run()
+    finally:
+        engine.close()

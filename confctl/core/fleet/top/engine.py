@@ -1,0 +1,135 @@
+"""The cockpit's engine, apart from the screen: the event runner feeding the live model in a background
+thread, and the actions (verbs on the selection) run through shared connections. `close()` stops the runner
+and closes every connection — which releases the Pexip and Auvious tokens — whatever ended the session."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Callable
+
+from confctl.core.errors import ConfctlError
+from confctl.core.fleet.live import Health, Live
+from confctl.core.fleet.model import Conference, Participant
+
+
+class Feeder:
+    """The runner's printer: every envelope goes into the live model."""
+
+    def __init__(self, live: Live):
+        self.live = live
+
+    def wanted(self, event: dict) -> bool:
+        return True
+
+    def print(self, event: dict) -> None:
+        self.live.apply(event)
+
+
+def _supported(vendor: str, verb: str) -> bool:
+    from confctl.core.registry import PROVIDERS
+
+    spec = PROVIDERS.get(vendor)
+    return spec is not None and spec.verb(verb) is not None
+
+
+class Engine:
+    """sources: runner sources (label, factory(stop)). profiles: config Profiles by name (for actions and the
+    protected flag); connections: a verbs.Connections (None: actions are refused, e.g. in a replay)."""
+
+    def __init__(self, live: Live, sources: list, *, profiles: dict | None = None, connections=None,
+                 streamed: set[str] = frozenset(), perform: Callable | None = None,
+                 supported: Callable[[str, str], bool] = _supported, why_no_actions: str = "",
+                 announce: bool = True, ended_note: str = "stream ended"):
+        self.live = live
+        self.sources = sources
+        self.profiles = profiles or {}
+        self.connections = connections
+        self.streamed = set(streamed)
+        self._perform = perform
+        self.supported = supported
+        self.why_no_actions = why_no_actions or "no connection to act through"
+        self.announce = announce  # show each source as "connecting" until its first envelope
+        self.ended_note = ended_note
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.error: str | None = None  # why the runner ended, when it failed
+        self.finished = False
+        self.events: deque = deque(maxlen=2000)  # envelopes not yet shown in the tail (drained by the screen)
+        live.listeners.append(self.events.append)
+
+    # -- the runner -------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.announce:
+            with self.live.lock:
+                for label, _ in self.sources:
+                    self.live.health.setdefault(label, Health())
+                self.live.version += 1
+        self.thread = threading.Thread(target=self._run, name="top-events", daemon=True)
+        self.thread.start()
+
+    def _guard(self, label: str, factory):
+        """One source whose failure ends only itself: its health says why, the other sources go on."""
+        def guarded(stop):
+            def gen():
+                try:
+                    yield from factory(stop)
+                except ConfctlError as exc:
+                    self._ended(label, exc.message)
+                except Exception as exc:  # noqa: BLE001 - shown on screen, never a traceback over the UI
+                    self._ended(label, f"unexpected error: {type(exc).__name__}: {exc}")
+                else:
+                    if not stop.is_set():
+                        self._ended(label, self.ended_note)
+            return gen()
+        return guarded
+
+    def _ended(self, label: str, detail: str) -> None:
+        with self.live.lock:
+            health = self.live.health.setdefault(label, Health())
+            health.state, health.detail = "ended", detail[:200]
+            self.live.version += 1
+
+    def _run(self) -> None:
+        from confctl.core.events import runner
+
+        try:
+            runner.run([(label, self._guard(label, f)) for label, f in self.sources], Feeder(self.live),
+                       stop=self.stop)
+        except ConfctlError as exc:
+            self.error = exc.message
+        except Exception as exc:  # noqa: BLE001 - see _guard
+            self.error = f"unexpected error: {type(exc).__name__}: {exc}"
+        finally:
+            self.finished = True
+            with self.live.lock:
+                self.live.version += 1
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the runner (each source releases its own token as it ends) and close every connection."""
+        self.stop.set()
+        if self.thread is not None and self.thread is not threading.current_thread():
+            self.thread.join(timeout)
+        if self.connections is not None:
+            self.connections.close()
+
+    # -- actions ----------------------------------------------------------------------------------------------
+    def protected(self, target: Conference | Participant) -> bool:
+        profile = self.profiles.get(target.profile)
+        return bool(getattr(profile, "protected", False))
+
+    def refusal(self, verb: str, target: Conference | Participant) -> str | None:
+        """Why this action cannot run at all (asked before any confirmation); None when it can."""
+        if self.connections is None:
+            return self.why_no_actions
+        if not self.supported(target.vendor, verb):
+            return f"{target.vendor}: {verb} not supported"
+        return None
+
+    def perform(self, verb: str, target: Conference | Participant) -> dict:
+        """Run one verb on one target (blocking: call from a worker thread). Raises ConfctlError."""
+        perform = self._perform
+        if perform is None:
+            from confctl.core.fleet.verbs import perform
+        conn = self.connections.get(self.profiles.get(target.profile) or target.profile)
+        return perform(conn, verb, target)

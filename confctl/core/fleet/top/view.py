@@ -1,0 +1,104 @@
+"""What the cockpit shows, as plain rows and strings read from the live model (no Textual here, so the rules
+are testable alone and cheap to import)."""
+
+from __future__ import annotations
+
+from confctl.core.fleet.live import Live
+from confctl.core.fleet.model import Conference, Participant
+
+CONFERENCE_COLUMNS = ("vendor", "profile", "conference", "people", "locked")
+PARTICIPANT_COLUMNS = ("name", "role", "speaking", "audio", "video", "hand", "presenting", "room")
+
+
+def flag(value: bool | None, yes: str, no: str = "") -> str:
+    """A boolean cell: the word when it holds, `no` when it does not, "?" when the vendor cannot know."""
+    if value is None:
+        return "?"
+    return yes if value else no
+
+
+def conferences(live: Live) -> list[Conference]:
+    """Every conference, sorted; one a vendor model listed no record for (only participants) is shown too."""
+    with live.lock:
+        confs = dict(live.conferences)
+        for person in live.participants.values():
+            key = (person.profile, person.conference)
+            if key not in confs:
+                confs[key] = Conference(person.vendor, person.profile, person.conference,
+                                        participants=sum(1 for k in live.participants if k[:2] == key))
+    return sorted(confs.values(), key=lambda c: (c.vendor, c.profile, (c.name or c.id).lower(), c.id))
+
+
+def conference_row(conf: Conference) -> tuple[str, ...]:
+    count = "?" if conf.participants is None else str(conf.participants)
+    return (conf.vendor, conf.profile, conf.name or conf.id, count, flag(conf.locked, "locked"))
+
+
+def matches(person: Participant, text: str) -> bool:
+    """The `/` filter: a case-insensitive substring of the name or the role."""
+    text = text.strip().lower()
+    return not text or text in (person.name or "").lower() or text in (person.role or "").lower()
+
+
+def participants(live: Live, conference: tuple[str, str] | None, text: str = "") -> list[Participant]:
+    if conference is None:
+        return []
+    people = [p for p in live.people(*conference) if matches(p, text)]
+    return sorted(people, key=lambda p: ((p.room or ""), (p.name or "").lower(), p.id))
+
+
+def participant_row(person: Participant) -> tuple[str, ...]:
+    return (person.name or person.id, person.role or "", flag(person.speaking, "speaking"),
+            flag(person.muted_audio, "muted", "on"), flag(person.muted_video, "muted", "on"),
+            flag(person.hand_raised, "raised"), flag(person.presenting, "presenting"), person.room or "")
+
+
+def health(live: Live, streamed: set[str] = frozenset()) -> list[tuple[str, str, str]]:
+    """(source, state, detail) per source. A streamed vendor whose stream opened with a snapshot reads
+    "polling" in the live model until its first event; it is connected."""
+    with live.lock:
+        items = sorted(live.health.items())
+    out = []
+    for source, h in items:
+        state = "connected" if h.state == "polling" and source in streamed else h.state
+        out.append((source, state, h.detail))
+    return out
+
+
+def event_line(event: dict) -> tuple[str, str, str, str, str]:
+    """(clock, source, where, type, summary) of one envelope, as `events follow` prints it."""
+    from confctl.core.events.printer import summary
+
+    where = event.get("conference") or "-"
+    if event.get("breakout"):
+        where += f"[breakout {str(event['breakout'])[:8]}]"
+    return ((event.get("time") or "")[11:23], f"{event.get('provider')}/{event.get('profile')}", where,
+            str(event.get("type")), summary(event.get("data")))
+
+
+# verb -> what the outcome line says once done ("muted Bob")
+DONE = {"mute": "muted", "unmute": "unmuted", "kick": "disconnected", "spotlight": "spotlighted",
+        "unspotlight": "removed the spotlight from", "mute-all": "muted the guests of",
+        "unmute-all": "unmuted the guests of", "lock": "locked", "unlock": "unlocked"}
+# verb -> the question a confirmation asks
+ASK = {"mute": "Mute", "unmute": "Unmute", "kick": "Disconnect", "spotlight": "Spotlight",
+       "unspotlight": "Remove the spotlight from", "mute-all": "Mute every guest of",
+       "unmute-all": "Unmute every guest of", "lock": "Lock", "unlock": "Unlock"}
+
+
+def who(target: Conference | Participant) -> str:
+    return target.name or target.id
+
+
+def outcome(verb: str, target: Conference | Participant, result: dict) -> str:
+    """The line shown after an action: "muted Bob", "Bob: already muted", "muted the guests of x: muted 3 of 4"."""
+    note = (result or {}).get("note") or ""
+    if (result or {}).get("already"):
+        return f"{who(target)}: {note or 'nothing to do'}"
+    from confctl.core.fleet.verbs import VERBS
+
+    line = f"{DONE.get(verb, verb)} {who(target)}"
+    # perform's plain note only repeats the verb ("muted"); a fan-out's says how many ("muted 3 of 4")
+    if note and note != VERBS.get(verb, ("", ""))[1]:
+        line += f": {note}"
+    return line
