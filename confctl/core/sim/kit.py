@@ -60,3 +60,35 @@ async def json_object(request: Request, bad: Callable[[str], SimError], *, empty
     if not isinstance(data, dict):
         raise bad("not-object")
     return data
+
+
+def every(app: Starlette, seconds: float | None, tick: Callable[[], Any]) -> None:
+    """Call `tick()` every `seconds` on the server's event loop (a simulator's live meeting activity), from the
+    first request on: a mounted app gets no lifespan events, so the first request starts the loop. A falsy
+    `seconds` installs nothing."""
+    if not seconds:
+        return
+    import asyncio
+
+    started: list = []
+
+    async def loop():
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                tick()
+            except Exception:  # noqa: BLE001 - one bad tick must not end the meeting; say what broke
+                import traceback
+
+                traceback.print_exc()
+
+    class Start:
+        def __init__(self, inner):
+            self.inner = inner
+
+        async def __call__(self, scope, receive, send):
+            if not started and scope["type"] in ("http", "websocket"):
+                started.append(asyncio.get_running_loop().create_task(loop()))  # held: not collected
+            await self.inner(scope, receive, send)
+
+    app.add_middleware(Start)

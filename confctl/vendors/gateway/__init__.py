@@ -32,6 +32,11 @@ SPEC = VendorSpec(
         SimOption("gateway_webhook", "URL the gateway simulator POSTs its webhooks to", str, flag="--gateway-webhook"),
         SimOption("cooldown_scale", "multiply the gateway's documented cooldowns", float, 1.0, "--cooldown-scale"),
         SimOption("playback_seconds", "how long a play lasts before conference.play.finished", float, 3.0),
+        # Shared knobs (the first declaration wins): a live meeting for `participants`, the verbs and `top`.
+        SimOption("meeting", "seed a live meeting (the gateway: room town-hall with four callers)", bool, False,
+                  "--meeting"),
+        SimOption("activity", "every SECONDS someone in the meeting speaks, raises or lowers a hand, joins or "
+                              "leaves (default: off)", float, None, "--activity"),
     ),
     id_keys=("room_id",),
     model="confctl.vendors.gateway.model:MODEL",

@@ -37,7 +37,12 @@ SPEC = VendorSpec(
     sim_app="confctl.vendors.pexip.sim.app:create_app",
     sim_controls="confctl.vendors.pexip.sim.controls:app",
     sim_credentials={"conference": "meet.demo", "pin": "1234", "display_name": "confctl"},
-    sim_options=(SimOption("pexip_token_ttl", "seconds a Pexip token lives", int, 120, "--pexip-token-ttl"),),
+    sim_options=(
+        SimOption("pexip_token_ttl", "seconds a Pexip token lives", int, 120, "--pexip-token-ttl"),
+        # Shared with the other simulators (the first declaration wins): meet.demo comes alive.
+        SimOption("activity", "every SECONDS someone in the meeting speaks, raises or lowers a hand, joins or "
+                              "leaves (default: off)", float, None, "--activity"),
+    ),
     id_keys=("participant_uuid",),
     model="confctl.vendors.pexip.model:MODEL",
     verbs=(

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from confctl.core.sim.kit import json_object, sim_app
+from confctl.core.sim.kit import every, json_object, sim_app
 from confctl.core.sim.server import SimConfig
 
 from . import app_controls
@@ -114,4 +114,7 @@ ROUTES = [
 
 
 def create_app(config: SimConfig) -> Starlette:
-    return sim_app(ROUTES + app_controls.ROUTES, GatewayState(config))
+    world = GatewayState(config)
+    app = sim_app(ROUTES + app_controls.ROUTES, world)
+    every(app, getattr(config, "activity", None), world.activity)
+    return app

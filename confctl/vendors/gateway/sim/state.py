@@ -31,6 +31,14 @@ COOLDOWNS = {"conf_play": 2.0, "conference_control": 0.2, "conference": 2.0, "co
 EXAMPLE_ROOM = "acW68-room-550e8400-e29b-41d4-a716-446655440000"
 EXAMPLE_SESSION = "acW68-5d7c2a10-7f3e-4d2b-9c4a-1e2f3a4b5c6d"
 COMMANDS = ("join", "leave", "mute", "unmute")
+# The live meeting `sim serve --meeting` seeds: a room and the callers in it (a host unmuted all but one),
+# with session ids whose first characters differ, so `town-hall/tHall-2` names one of them.
+MEETING_ROOM = "tHall-room-6a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
+MEETING_NAME = "town-hall"
+MEETING_CALLERS = (("tHall-1a7c3e52-9b0d-4f6a-8c1e-2d3f4a5b6c7d", "+15550100101", False),
+                   ("tHall-2b8d4f63-0c1e-4a7b-9d2f-3e4a5b6c7d8e", "+15550100102", False),
+                   ("tHall-3c9e5a74-1d2f-4b8c-8e3a-4f5b6c7d8e9f", "+15550100103", True),
+                   ("tHall-4d0f6b85-2e3a-4c9d-9f4b-5a6c7d8e9f0a", "+15550100104", False))
 
 
 def error(status: int, message: str, detail=None, headers=None) -> SimError:
@@ -123,6 +131,8 @@ class GatewayState:
         self.reset()
 
     def reset(self) -> None:
+        self.visitors: list[str] = []  # sessions the meeting's activity brought in (they leave again)
+        self.ticks = 0
         self.rooms: dict[str, Room] = {}
         self.sessions: dict[str, CallSession] = {}
         self.cooldowns: dict[tuple, float] = {}
@@ -135,6 +145,16 @@ class GatewayState:
         # session example in the help runs against a fresh simulator.
         self.sessions[EXAMPLE_SESSION] = CallSession(EXAMPLE_SESSION, app_id, "747713001", "527121102",
                                                      room_id=EXAMPLE_ROOM, state="joined")
+        if getattr(self.config, "meeting", False):
+            self.seed_meeting(app_id)
+
+    def seed_meeting(self, app_id: str) -> None:
+        """The live meeting: the MEETING_NAME room with MEETING_CALLERS joined (after the example room, which
+        stays first in the listing)."""
+        self.rooms[MEETING_ROOM] = Room(MEETING_ROOM, MEETING_NAME, app_id)
+        for sid, caller, muted in MEETING_CALLERS:
+            self.sessions[sid] = CallSession(sid, app_id, "747713000", caller, room_id=MEETING_ROOM,
+                                             state="joined", muted=muted)
 
     # -- checks: each raises the documented refusal -----------------------------------------------------
     @staticmethod
@@ -341,6 +361,27 @@ class GatewayState:
         self.emit(app_id, f"conference.member.{word}", {"room_id": sess.room_id, "uuid": sess.uuid},
                   delay=self.config.deferred_delay)
         return 202, {"status": word, "room_id": sess.room_id}
+
+    def activity(self) -> None:
+        """One beat of the live meeting (`--activity`): a caller joins the meeting room, or the one who came
+        first leaves; the webhooks fire as for a real join/leave. Seeded callers are left alone."""
+        room = self.rooms.get(MEETING_ROOM)
+        if room is None:
+            return
+        self.ticks += 1
+        if len(self.visitors) < 2 and self.ticks % 3:
+            sid = f"visit-{uuid.uuid4()}"
+            sess = CallSession(sid, room.app_id, "747713000", f"+1555020{len(self.sessions) % 1000:04d}",
+                               room_id=room.room_id, state="joined")
+            self.sessions[sid] = sess
+            self.visitors.append(sid)
+            self.emit(room.app_id, "conference.member.joined",
+                      {"room_id": room.room_id, "uuid": sid, "did": sess.did, "muted": True})
+        elif self.visitors:
+            sess = self.sessions.get(self.visitors.pop(0))
+            if sess is not None and sess.room_id == room.room_id:
+                sess.room_id, sess.state = None, "idle"
+                self.emit(room.app_id, "conference.member.left", {"room_id": room.room_id, "uuid": sess.uuid})
 
     # -- what the /_sim controls do ---------------------------------------------------------------------
     def make_sessions(self, app_id: str, count: int, room_id: str | None) -> list[str]:

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from confctl.core.sim.kit import json_object, sim_app
+from confctl.core.sim.kit import every, json_object, sim_app
 from confctl.core.sim.server import SimConfig
 
 from . import app_controls
@@ -791,4 +791,7 @@ ROUTES = [
 
 
 def create_app(config: SimConfig) -> Starlette:
-    return sim_app(ROUTES + app_controls.ROUTES, PexipState(config))
+    world = PexipState(config)
+    app = sim_app(ROUTES + app_controls.ROUTES, world)
+    every(app, getattr(config, "activity", None), world.activity)
+    return app

@@ -94,13 +94,8 @@ async def control(request: Request):
         sim.remove(conf, p["uuid"])
         return JSONResponse({"left": p["uuid"]})
     if what == "speak":
-        vad = int(body.get("vad", 100))
         p["last_spoken_time"] = 0
-        others = [q["uuid"] for q in room.participants.values() if q["uuid"] != p["uuid"] and q["has_media"]]
-        stage = [{"stage_index": 0, "participant_uuid": p["uuid"], "vad": vad}]
-        stage += [{"stage_index": i + 1, "participant_uuid": u, "vad": 0} for i, u in enumerate(others)]
-        sim.emit(conf, room, "stage", stage)
-        return JSONResponse({"stage": stage})
+        return JSONResponse({"stage": sim.speak(conf, room, p, int(body.get("vad", 100)))})
     if what == "present":
         frames = int(body.get("frames", 1))
         conf.presenter = p["uuid"]
@@ -117,8 +112,7 @@ async def control(request: Request):
             sim.update(conf, room, p)
         return JSONResponse({"frames": frames})
     if what == "hand":
-        p["buzz_time"] = int(time.time()) if body.get("raise", True) else 0
-        sim.update(conf, room, p)
+        sim.hand(conf, room, p, bool(body.get("raise", True)))
         return JSONResponse(public(p))
     raise SimError(404, {"error": f"unknown control {what}"})
 

@@ -175,6 +175,7 @@ class PexipState:
 
     # -- state --------------------------------------------------------------------------------------------
     def reset(self) -> None:
+        self.beat, self.visitors = 0, []  # the live meeting's activity: its count, and who it brought in
         self.ttl = int(self.config.pexip_token_ttl)
         self.maintenance = False
         self.refuse_refresh = 0  # refresh_token answers 403 this many times (-1: always)
@@ -334,6 +335,53 @@ class PexipState:
             room.participants.pop(control, None)
             self.emit(conf, conf.main, "breakout_end", {"breakout_uuid": room.uuid, "participant_uuid": control},
                       only=host)
+
+    def speak(self, conf: Conference, room: Room, p: dict | None, vad: int = 100) -> list:
+        """A `stage` event in the room: `p` is the current speaker (vad), everyone else silent (p None: all)."""
+        first = [p["uuid"]] if p is not None else []
+        others = [q["uuid"] for q in room.participants.values() if q["uuid"] not in first and q["has_media"]]
+        stage = [{"stage_index": 0, "participant_uuid": first[0], "vad": vad}] if first else []
+        stage += [{"stage_index": i + len(first), "participant_uuid": u, "vad": 0} for i, u in enumerate(others)]
+        self.emit(conf, room, "stage", stage)
+        return stage
+
+    def hand(self, conf: Conference, room: Room, p: dict, raised: bool) -> None:
+        p["buzz_time"] = int(time.time()) if raised else 0
+        self.update(conf, room, p)
+
+    def activity(self) -> None:
+        """One beat of the live meeting in meet.demo (`--activity SECONDS`): someone starts or stops speaking,
+        raises or lowers a hand, or a visitor joins or leaves, each emitted as the node's own events. Only
+        visitors the activity brought leave (the seeded people, whose UUIDs the examples use, stay)."""
+        conf = self.conferences.get("meet.demo")
+        if conf is None:
+            return
+        self.beat += 1
+        beat = self.beat
+        self.visitors = visitors = [u for u in self.visitors if conf.find(u) is not None]
+        people = [(room, p) for room in conf.rooms() for p in room.participants.values()
+                  if p["has_media"] and p["service_type"] == "conference"]
+        if not people:
+            return
+        room, p = people[(beat * 7) % len(people)]
+        kind = beat % 6
+        if kind in (1, 3):  # someone speaks; the next beat ends it
+            self.speak(conf, room, p)
+        elif kind in (2, 4):
+            for r in conf.rooms():
+                self.speak(conf, r, None)
+        elif kind == 5:
+            raised = [(r, q) for r, q in people if q["buzz_time"]]
+            if raised:
+                self.hand(conf, *raised[0], False)
+            else:
+                self.hand(conf, room, p, True)
+        elif len(visitors) < 2:
+            guest = person(f"Visitor {beat}", conf.alias)
+            self.add(conf, conf.main, guest)
+            self.visitors.append(guest["uuid"])
+        elif visitors:
+            self.remove(conf, self.visitors.pop(0))
 
     def later(self, delay: float, fn, *args) -> None:
         async def run():
