@@ -197,9 +197,10 @@ def _check_conference(profile, conference: str) -> None:
 
 
 def plan(provider_names: list[str] | None, profile_names: list[str], conference: list[str],
-         values: dict) -> list[tuple]:
+         values: dict, *, resolved: list | None = None) -> list[tuple]:
     """Everything checked before anything starts: [(label, provider, profile, its FollowOptions)]. `values`
-    holds the vendor follow options given on the command line, by name."""
+    holds the vendor follow options given on the command line, by name. `resolved`: the profiles, already
+    resolved (the live model's sources), instead of looking them up by name."""
     import dataclasses
 
     from confctl.core import config
@@ -207,9 +208,10 @@ def plan(provider_names: list[str] | None, profile_names: list[str], conference:
     from confctl.core.registry import PROVIDERS
     from confctl.core.vendor import FollowOptions, load_ref
 
-    data = config.load()
-    resolved = [config.resolve(provider_name, name)
-                for provider_name, name in _targets(provider_names, profile_names, data)]
+    if resolved is None:
+        data = config.load()
+        resolved = [config.resolve(provider_name, name)
+                    for provider_name, name in _targets(provider_names, profile_names, data)]
     followed = {p.provider.name for p in resolved}
     declared = vendor_options()
     for name, (option, providers) in declared.items():  # an option for a provider nobody follows is a mistake

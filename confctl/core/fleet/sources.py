@@ -1,15 +1,30 @@
 """Where the live model's envelopes come from: for each profile, its vendor's event stream (opened with a
 snapshot where the stream does not start with the current state), or, for a vendor without a usable stream,
 a snapshot polled every few seconds. Each source is a runner factory, fn(stop) -> iterator of envelopes, so
-`top`, `wait` and `participants --watch` merge them exactly as `events follow` does."""
+`top`, `wait` and `participants --watch` merge them exactly as `events follow` does.
+
+Conferences (`-c`, repeatable): for streamed profiles exactly `events follow`'s rules (PROFILE:ID, PROVIDER:ID,
+plain ID to the profiles that take a conference, each profile's `conference` field). A polled profile (the
+gateway) follows every conference it can see unless `-c PROFILE:ID` / `-c PROVIDER:ID` names some; a plain
+`-c ID` goes to the polled profiles only when no streamed profile takes it.
+
+Polling (`polled`): one snapshot every `interval` seconds, counted from the start of the previous one but never
+sooner than that snapshot took (a slow server is not hit back to back); an error is reported once as a `gap`
+record and doubles the pause (up to a minute; a 429's Retry-After is honoured when longer), recovery is a
+`reconnected` record followed by the fresh snapshot. Errors that cannot heal by waiting (credentials, usage)
+end the source: the command exits with their code.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
-from typing import Iterator
+from typing import Callable, Iterator
 
 from confctl.core.events import envelope
+
+MAX_BACKOFF = 60.0
 
 
 def profiles_for(names: list[str], all_profiles: bool = False) -> list:
@@ -20,6 +35,10 @@ def profiles_for(names: list[str], all_profiles: bool = False) -> list:
 
     data = config.load()
     if all_profiles:
+        if names:
+            from confctl.core.errors import UsageError
+
+            raise UsageError("--all-profiles and --profile: give one or the other")
         names = list(data["profiles"])
         if not names:
             raise config.ConfigError("no profiles configured", hint="`confctl profile add` creates one")
@@ -36,42 +55,113 @@ def snapshot_event(conn, conferences: tuple[str, ...] = ()) -> dict:
                           "covers": sorted({c.id for c in confs} | set(conferences))})
 
 
-def polled(conn, conferences: tuple[str, ...], stop, interval: float, *, clock=time.monotonic) -> Iterator[dict]:
-    """Snapshots every `interval` seconds until `stop`; an error doubles the wait (up to a minute) and is
-    reported once as a `gap` record, recovery as `reconnected`."""
+def _fatal(exc) -> bool:
+    """Errors waiting cannot heal: wrong or missing credentials, bad input."""
+    from confctl.core.errors import AuthError, UsageError
+
+    return isinstance(exc, (AuthError, UsageError))
+
+
+def _retry_after(exc) -> float:
+    detail = getattr(exc, "detail", None)
+    value = detail.get("retry_after") if isinstance(detail, dict) else None
+    try:
+        return float(value) if value is not None else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def polled(conn, conferences: tuple[str, ...], stop, interval: float, *, clock=time.monotonic,
+           wait: Callable[[float], object] | None = None) -> Iterator[dict]:
+    """Snapshots every `interval` seconds until `stop` (see the module docstring for the pacing and backoff).
+    `clock` and `wait` (default: stop.wait) are seams for tests. Closes `conn` when it ends."""
     from confctl.core.errors import ConfctlError
 
-    wait, failing = interval, False
+    pause = wait or stop.wait
+    interval = max(float(interval), 0.1)
+    backoff, failing = interval, False
     try:
         while not stop.is_set():
+            started = clock()
             try:
                 event = snapshot_event(conn, conferences)
             except ConfctlError as exc:
+                if _fatal(exc):
+                    raise
                 if not failing:
-                    yield envelope.gap(conn.vendor, conn.name, reason=exc.message)
-                failing, wait = True, min(wait * 2, 60.0)
+                    yield envelope.gap(conn.vendor, conn.name, reason=exc.message, polling=True)
+                    backoff = interval
+                failing = True
+                backoff = min(max(backoff * 2, _retry_after(exc)), MAX_BACKOFF)
+                delay = backoff
             else:
                 if failing:
                     yield envelope.reconnected(conn.vendor, conn.name, resynced="snapshot")
-                failing, wait = False, interval
+                failing, backoff = False, interval
                 yield event
-            stop.wait(wait)
+                took = clock() - started
+                delay = max(interval - took, took, 0.0)
+            # stop.wait returns at once when stop is set; an injected wait is called in slices so a test's stop
+            # (or a run's) is honoured within a second either way.
+            left = delay
+            while left > 0 and not stop.is_set():
+                step = min(left, 1.0)
+                pause(step)
+                left -= step
     finally:
         conn.close()
 
 
+def _split_conferences(polled_profiles: list, streamed: list, values: list[str]) -> tuple[list[str], dict]:
+    """The -c values for the streamed profiles (left to events follow's rules) and, per polled profile, the
+    conferences to keep (the module docstring says how)."""
+    from confctl.core.errors import ValidationError
+
+    def hits(group, prefix):
+        return [p for p in group if prefix in (p.name, p.provider.name)]
+
+    to_streams, plain = [], []
+    to_polled: dict[int, list[str]] = {id(p): [] for p in polled_profiles}
+    for value in values:
+        prefix, sep, rest = value.partition(":")
+        on_polled = hits(polled_profiles, prefix) if sep else []
+        on_streams = hits(streamed, prefix) if sep else []
+        if on_polled and not rest:
+            raise ValidationError("--conference", f"{value!r} names no conference after the colon")
+        for p in on_polled:
+            to_polled[id(p)].append(rest)
+        if on_streams or not on_polled:
+            (to_streams if on_streams else plain).append(value)
+    if plain and polled_profiles and not any(p.provider.takes_conference for p in streamed):
+        for p in polled_profiles:
+            to_polled[id(p)].extend(plain)
+    else:
+        to_streams += plain
+    return to_streams, to_polled
+
+
 def live_sources(profiles: list, conference: list[str] | None = None) -> list[tuple[str, object]]:
     """Runner sources for every profile: stream vendors through `events follow`'s plan (so -c rules and checks
-    are the same), polled vendors through `polled()`."""
+    are the same, all before anything starts), polled vendors through `polled()`. A vendor without a common
+    model is left out with a warning."""
+    from confctl.core import output
     from confctl.core.events.command import plan
     from confctl.core.fleet.connection import Connection
 
-    streamed = [p for p in profiles if p.provider.load_model() and p.provider.load_model().streams]
-    polled_profiles = [p for p in profiles if p not in streamed and p.provider.load_model()]
+    models = {}
+    for p in profiles:
+        model = p.provider.load_model()
+        if model is None:
+            output.warn(f"{p.provider.name} profile {p.name!r}: this vendor has no common model yet; left out")
+            continue
+        models[id(p)] = model
+    kept = [p for p in profiles if id(p) in models]
+    streamed = [p for p in kept if models[id(p)].streams]
+    polled_profiles = [p for p in kept if not models[id(p)].streams]
+    to_streams, to_polled = _split_conferences(polled_profiles, streamed, list(conference or []))
     sources: list[tuple[str, object]] = []
     if streamed:
-        planned = plan(None, [p.name for p in streamed], list(conference or []), {})
-        for label, provider, profile, options in planned:
+        for label, provider, profile, options in plan(None, [], to_streams, {}, resolved=streamed):
             model = profile.provider.load_model()
 
             def factory(stop, provider=provider, profile=profile, options=options, model=model):
@@ -83,9 +173,17 @@ def live_sources(profiles: list, conference: list[str] | None = None) -> list[tu
                 return gen()
 
             sources.append((label, factory))
+    elif to_streams:
+        from confctl.core.errors import ValidationError
+
+        raise ValidationError("--conference", f"{to_streams[0]!r} matches none of the profiles followed")
     for profile in polled_profiles:
-        model = profile.provider.load_model()
+        model = models[id(profile)]
+        for field in profile.provider.fields:  # missing url/key now, not after other sources started
+            if field.required and field.name != "conference" and not (
+                    field.unless_env and os.environ.get(field.unless_env)):
+                profile.require(field.name)
         sources.append((f"{profile.provider.name}/{profile.name}",
                         lambda stop, profile=profile, model=model: polled(
-                            Connection.open(profile), tuple(conference or ()), stop, model.poll_interval)))
+                            Connection.open(profile), tuple(to_polled[id(profile)]), stop, model.poll_interval)))
     return sources
