@@ -1,7 +1,7 @@
 """The Auvious RTC API: what the core needs to know, and nothing heavy (see confctl.core.vendor). The
 implementation is in provider.py (session), oauth.py, endpoints.py, events.py and sim/."""
 
-from confctl.core.vendor import EnvVar, Field, FollowOption, SimOption, VendorSpec
+from confctl.core.vendor import EnvVar, Field, FollowOption, SimOption, Verb, VendorSpec
 
 SPEC = VendorSpec(
     name="auvious",
@@ -33,8 +33,17 @@ SPEC = VendorSpec(
     sim_options=(
         SimOption("auvious_token_ttl", "seconds an Auvious access token lives", int, 300, "--auvious-token-ttl"),
         SimOption("poll_wait", "seconds an Auvious long-poll blocks when nothing is new", float, 3.0),
+        SimOption("activity", "every SECONDS a change in the demo meeting (someone joins, "
+                  "publishes or unpublishes a stream, leaves; default: off)", float, None, "--activity"),
     ),
     id_keys=("conferenceId", "conference_id"),
+    model="confctl.vendors.auvious.model:MODEL",
+    # The RTC API has no mute, lock or spotlight. LeaveConferenceWebCommand takes any member's userEndpointId
+    # (the organization's client-credentials token is not one member), so an operator can remove an endpoint.
+    verbs=(Verb("kick", "removes the endpoint from the conference: POST conferences/leave with its "
+                        "userEndpointId (its client learns it from the ConferenceLeftEvent)",
+                "auvious.conference.leave",
+                params={"conference": "conference", "endpoint": "id", "reason": "=removed by an operator"}),),
     secret_query=("access_token", "client_secret"),
     secret_fields=("client_secret", "access_token", "refresh_token", "id_token"),
 )

@@ -7,7 +7,8 @@ documented 200/204/400 (404/422 where documented), and a long-poll events endpoi
 Event feed semantics: `GET /rtc-api/conferences/{id}/events?v=N` returns the events whose conferenceVersion
 is >= N (creation events carry a null version and count as 0), oldest first.
 
-The /_sim controls (no auth) are in app_controls.py.
+The /_sim controls (no auth) are in app_controls.py; SimConfig.activity (`sim serve --activity S`) makes the demo
+meeting change every S seconds on its own (activity.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from confctl.core.sim.kit import json_object, sim_app
+from confctl.core.sim.kit import every, json_object, sim_app
 from confctl.core.sim.server import SimConfig
 
 from . import app_controls
@@ -326,10 +327,7 @@ async def unpublish(request, user, body):
     world = _world(request)
     require(body, "conferenceId", "userEndpointId", "streamId")
     conf, ep, stream = world.own_stream_of(body)
-    del ep.streams[stream["id"]]
-    conf.viewers = {v: (s, e) for v, (s, e) in conf.viewers.items() if s != stream["id"]}
-    world.emit(conf, [{"type": "ConferenceStreamUnpublishedEvent", "userId": ep.user_id, "userEndpointId": ep.id,
-                     "streamId": stream["id"], "streamType": stream["type"]}])
+    world.unpublish(conf, ep, stream["id"])
     return Response(status_code=204)
 
 
@@ -439,6 +437,10 @@ ROUTES = [
 
 
 def create_app(config: SimConfig) -> Starlette:
-    app = sim_app(ROUTES + app_controls.ROUTES, AuviousState(config))
+    from .activity import Activity
+
+    world = AuviousState(config)
+    app = sim_app(ROUTES + app_controls.ROUTES, world)
     app.state.tasks = set()  # running activity scripts, held so the loop does not drop them
+    every(app, getattr(config, "activity", None), Activity(world))
     return app

@@ -204,6 +204,12 @@ class AuviousState:
                           "streamId": stream["id"], "streamType": stype, "metadata": stream["metadata"]}])
         return stream
 
+    def unpublish(self, conf: Conference, ep: Endpoint, stream_id: str) -> None:
+        stream = ep.streams.pop(stream_id)
+        conf.viewers = {v: (s, e) for v, (s, e) in conf.viewers.items() if s != stream_id}
+        self.emit(conf, [{"type": "ConferenceStreamUnpublishedEvent", "userId": ep.user_id, "userEndpointId": ep.id,
+                          "streamId": stream_id, "streamType": stream["type"]}])
+
     # -- auth ------------------------------------------------------------------------------------------
     def issue(self, client_id: str) -> dict:
         token = secrets.token_urlsafe(32)
