@@ -28,8 +28,8 @@ SPEC = VendorSpec(
                      "participant_token": "demo-participant-token"},  # John Doe's, in the doc's example
     sim_options=(SimOption("mind_conference_limit", "seconds until a Mind conference ends (WebSocket close 4000); "
                            "0 = never", float, 0.0, "--mind-conference-limit"),
-                 SimOption("activity", "seconds between simulated changes in the demo meetings (someone joins, "
-                           "leaves, mutes, presents); 0 = none", float, 0.0, "--activity")),
+                 SimOption("activity", "every SECONDS a change in the demo meeting (someone joins, "
+                           "leaves, stops or starts sending audio or a screen; default: off)", float, None, "--activity")),
     id_keys=("conferenceId",),
     model="confctl.vendors.mind.model:MODEL",
     # Mind's API cannot mute, lock or spotlight anyone: only expelling a participant is declared.

@@ -100,10 +100,19 @@ class MindModel(VendorModel):
             ids = [conn.profile.get("conference")]
         return ids
 
+    def _get(self, conn, endpoint_id: str, conference: str, **params):
+        """A read sent straight through the profile's session: a look-up (a dry run of a verb still makes it,
+        to find its target), and no command output of its own."""
+        from .endpoints import path
+
+        session = conn.ensure_session()
+        where = path(endpoint_id, applicationId=session.app_id, conferenceId=conference)
+        return session.json(session.request("GET", where, params=params or None, lookup=True))
+
     def _detailed(self, conn, conference: str) -> dict:
         from confctl.core.errors import ServerError
 
-        body = conn.call("mind.conference.get", {"conference": conference, "detailed": True})
+        body = self._get(conn, "mind.conference.get", conference, detailed="true")
         if not isinstance(body, dict):
             raise ServerError(f"mind conference {conference}: the server answered {type(body).__name__}, "
                               "not a conference")
@@ -120,7 +129,7 @@ class MindModel(VendorModel):
         return [self._map(conn, self._detailed(conn, c))[0] for c in self._ids(conn)]
 
     def participants(self, conn, conference: str) -> list[Participant]:
-        items = conn.call("mind.participant.list", {"conference": conference}) or []
+        items = self._get(conn, "mind.participant.list", conference) or []
         return [participant_of(conn.name, conference, p) for p in items if is_in(p)]
 
     def snapshot(self, conn, conferences=()):

@@ -1,13 +1,8 @@
 """`--activity S`: the demo meeting lives on its own. Every S seconds one participant-side change happens in the
 demo conference — someone joins, turns the microphone off, stops sharing the screen, leaves, and back — each
-notified on the WebSocket exactly as the control routes notify it (app_controls.apply).
-
-The simulator runs without ASGI lifespan events, so the script starts with the first request or socket the
-simulator serves (a client connecting is when a meeting needs to be live)."""
+notified on the WebSocket exactly as the control routes notify it (app_controls.apply)."""
 
 from __future__ import annotations
-
-import asyncio
 
 from confctl.core.sim.kit import SimError
 
@@ -25,30 +20,20 @@ STEPS = (
 )
 
 
-async def run(world: MindState, every: float) -> None:
-    step = 0
-    while True:
-        await asyncio.sleep(every)
-        conf = world.conference(DEMO_CONFERENCE)
+class Activity:
+    """One step per tick, round the cycle (kit.every calls it on the server's event loop)."""
+
+    def __init__(self, world: MindState):
+        self.world = world
+        self.step = 0
+
+    def __call__(self) -> None:
+        conf = self.world.conference(DEMO_CONFERENCE)
         if conf is None:
-            continue  # ended or deleted: wait for a reset to bring it back
-        action, data = STEPS[step % len(STEPS)]
-        step += 1
+            return  # ended or deleted: a reset brings it back
+        action, data = STEPS[self.step % len(STEPS)]
+        self.step += 1
         try:
-            apply(world, conf, action, dict(data))
-        except SimError:  # someone was expelled by hand: skip that step, keep the meeting going
-            continue
-
-
-def live(app, world: MindState, every: float):
-    """The app, starting the activity script on the first connection it serves."""
-    tasks: set = set()
-
-    async def asgi(scope, receive, send):
-        if not tasks and scope["type"] in ("http", "websocket"):
-            task = asyncio.get_running_loop().create_task(run(world, every))
-            tasks.add(task)  # held, so the loop does not drop it
-        await app(scope, receive, send)
-
-    asgi.state = app.state
-    return asgi
+            apply(self.world, conf, action, dict(data))
+        except SimError:  # someone was expelled by hand: skip that step, the meeting goes on
+            pass

@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from confctl.core.sim.kit import SimError, sim_app
+from confctl.core.sim.kit import SimError, every, sim_app
 
 from . import app_controls, media
 from .parse import body_of
@@ -540,9 +540,9 @@ ROUTES = app_controls.ROUTES + [  # /_sim first: "/_sim/state" would match "/{ap
 
 
 def create_app(config):
-    app = sim_app(ROUTES, MindState(config))
-    if getattr(config, "activity", 0):
-        from . import activity
+    from .activity import Activity
 
-        return activity.live(app, app.state.sim, float(config.activity))
+    world = MindState(config)
+    app = sim_app(ROUTES, world)
+    every(app, getattr(config, "activity", None), Activity(world))
     return app
