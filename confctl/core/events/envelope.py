@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import time
 from typing import Any
 
+_second: tuple[int, str] = (-1, "")  # the last whole second formatted: most events share it
 
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+def now_iso(now: float | None = None) -> str:
+    """UTC with milliseconds ("2026-01-02T03:04:05.678Z", truncated like isoformat): the date part is formatted
+    once a second, not per event (a datetime per event cost as much as parsing it)."""
+    global _second
+    whole, micro = divmod(round((time.time() if now is None else now) * 1e6), 1_000_000)  # as datetime rounds
+    cached = _second
+    if cached[0] != whole:
+        cached = _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{cached[1]}.{micro // 1000:03d}Z"
 
 
 def make(provider: str, profile: str, type: str, data: Any = None, *, conference: str | None = None,

@@ -3,6 +3,10 @@
 Each source is a factory taking the run's stop event (a threading.Event) and returning a provider's
 `follow(profile, options)` generator, which must check that event at least once a second and clean up in
 `finally` (e.g. release a token).
+
+A source may mark an event `"_more": True` when another is ready right now (read in the same chunk): a printer
+that has `write()`/`flush()` (core/events/printer.py) then buffers it, and the lines go out together once the
+source pauses (an event without the mark), so a hot stream costs one write per burst, not per event.
 """
 
 from __future__ import annotations
@@ -33,17 +37,27 @@ def run(sources: list[tuple[str, object]], printer: Printer, *, count: int | Non
     if timer:
         timer.daemon = True
         timer.start()
+    write = getattr(printer, "write", None)
+    flush = getattr(printer, "flush", None)
+    if write is None or flush is None:
+        write = flush = None
     try:
         for item in stream:
             if stop.is_set():
                 break
             # A source may attach "_ack": called once the event is printed or filtered out, so a resume
             # cursor never moves past an event that was fetched but not delivered (e.g. cut off by --count).
-            ack = item.pop("_ack", None) if isinstance(item, dict) else None
-            sync = item.pop("_sync", False) if isinstance(item, dict) else False  # an opening roster: not counted
+            ack = item.pop("_ack", None)
+            sync = item.pop("_sync", False)  # an opening roster: printed, not counted
+            more = item.pop("_more", False)
             if printer.wanted(item):
-                printer.print(item)
+                if more and write is not None and not ack:
+                    write(item)
+                else:
+                    printer.print(item)  # flushes what was buffered before it too
                 printed += not sync
+            elif not more and flush is not None:
+                flush()
             if ack:
                 ack()
             if count is not None and printed >= count:
@@ -54,5 +68,9 @@ def run(sources: list[tuple[str, object]], printer: Printer, *, count: int | Non
         stop.set()
         if timer:
             timer.cancel()
-        stream.close()
+        try:
+            if flush is not None:
+                flush()
+        finally:
+            stream.close()
     return printed

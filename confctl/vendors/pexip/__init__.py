@@ -33,6 +33,9 @@ SPEC = VendorSpec(
     follow_options=(
         FollowOption("save_frames", ("--save-frames",), "fetch a JPEG into DIR for each presentation_frame",
                      metavar="DIR", check="confctl.vendors.pexip.provider:check_save_frames"),
+        FollowOption("connect_rate", ("--connect-rate",), "join at most N conferences per second when following "
+                     "many (default 25/s, after a first burst of as many)", metavar="N/s",
+                     check="confctl.vendors.pexip.events:check_connect_rate"),
     ),
     sim_app="confctl.vendors.pexip.sim.app:create_app",
     sim_controls="confctl.vendors.pexip.sim.controls:app",

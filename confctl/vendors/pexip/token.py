@@ -6,7 +6,8 @@ one token: each process registers itself as a holder; the last holder out releas
 on purpose (`confctl pexip token request`). A holder that died (kill -9) is pruned by the next command, which
 then reuses the still-valid token and releases it. Ctrl-C and errors release through `PexipSession.close()`.
 
-Refresh: a keep-alive thread refreshes every expires/3 seconds, and at once when the node sends a
+Refresh: a keep-alive thread refreshes every expires/3 seconds (or, for a follower of many conferences, one
+scheduler runs every lease's `keepalive_step`: `Lease.scheduler`), and at once when the node sends a
 `refresh_token` event. A refused refresh (403) is retried while the token is still valid; once it has lapsed
 without a refresh, the lease fails: the next use of the token (and a follower, at once) raises AuthError (exit
 3, "token refresh failed"). Cleanup is bounded: `release_token` is one attempt with a short deadline, so Ctrl-C
@@ -112,6 +113,9 @@ class Lease:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        # Set by a follower of many conferences: fn(lease) called (from any thread) instead of starting a
+        # keep-alive thread, whenever keepalive_step() should run now; that one scheduler runs it for all.
+        self.scheduler = None
 
     # -- cache file ------------------------------------------------------------------------------------
     @contextmanager
@@ -252,6 +256,8 @@ class Lease:
         """The node asked for a refresh (a `refresh_token` event): the keep-alive refreshes now."""
         self._urgent = True
         self._wake.set()
+        if self.scheduler is not None:
+            self.scheduler(self)
 
     def release(self, force: bool = False) -> dict | None:
         """Leave: the last holder releases the token (unless kept). `force` also ends a kept token."""
@@ -289,6 +295,10 @@ class Lease:
 
     # -- keep-alive ------------------------------------------------------------------------------------
     def _start_keepalive(self) -> None:
+        if self.scheduler is not None:
+            self._stop.clear()
+            self.scheduler(self)
+            return
         if self._thread is None or not self._thread.is_alive():
             self._stop.clear()
             self._thread = threading.Thread(target=self._keepalive, daemon=True, name=f"pexip-refresh-{self.alias}")
