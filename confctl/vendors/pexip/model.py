@@ -8,6 +8,7 @@ needed first. `stage` events say who is speaking; before the first one, `speakin
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 VENDOR = "pexip"
 MAIN = "main"
+FRESH = 2.0  # seconds a roster read serves again (listing conferences, then resolving a name in one command)
 SPEAKING_VAD = 50  # `stage` vad: 0 = not speaking, 100 = speaking (the roster's watch uses the same cut)
 
 
@@ -109,10 +111,17 @@ class PexipModel(VendorModel):
         from .roster import everyone
 
         session = conn.ensure_session()
+        memo = getattr(session, "_model_people", {})
+        hit = memo.get(conference)
+        if hit is not None and time.monotonic() - hit[0] < FRESH:
+            return list(hit[1])
         _forget(session)
         people, _view = everyone(session, conference)
-        return [person(conn.name, conference, p, p.get("room") or MAIN, p.get("room_name"))
-                for p in people if not _control(p)]
+        found = [person(conn.name, conference, p, p.get("room") or MAIN, p.get("room_name"))
+                 for p in people if not _control(p)]
+        memo[conference] = (time.monotonic(), found)
+        session._model_people = memo
+        return list(found)
 
     def snapshot(self, conn: "Connection", conferences: tuple[str, ...] = ()):
         confs: list[Conference] = []
@@ -224,6 +233,7 @@ def _ensure_conference(live: "Live", profile: str, alias: str) -> Conference:
 def _forget(session) -> None:
     """Rosters cached for one command's name look-ups: a long-lived connection must not act on stale ones."""
     session.rosters.clear()
+    getattr(session, "_model_people", {}).clear()
 
 
 MODEL = PexipModel()
