@@ -28,7 +28,7 @@ from starlette.routing import Route
 from confctl.core.sim.kit import every, json_object, sim_app
 from confctl.core.sim.server import SimConfig
 
-from . import app_controls
+from . import app_controls, load
 from .state import (CLASSIFICATION, HOST_ONLY, IDPS, JPEG, JWT_KEY, JWT_KID, LAYOUTS, PINNING, Conference,
                     PexipState, Room, Subscriber, Token, bad_body, fail, person, public)
 
@@ -792,6 +792,6 @@ ROUTES = [
 
 def create_app(config: SimConfig) -> Starlette:
     world = PexipState(config)
-    app = sim_app(ROUTES + app_controls.ROUTES, world)
+    app = sim_app(load.ROUTES + ROUTES + app_controls.ROUTES, world)
     every(app, getattr(config, "activity", None), world.activity)
     return app
