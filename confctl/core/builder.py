@@ -10,7 +10,7 @@ import os
 import re
 import shlex
 import sys
-from typing import Annotated, Any, Iterable, Optional
+from typing import Annotated, Any, Callable, Iterable, Iterator, Optional
 from urllib.parse import quote
 
 import typer
@@ -393,18 +393,19 @@ def run_endpoint(provider: Provider, ep: Endpoint, values: dict, opts: dict) -> 
 
     profile = config.resolve(provider.name, state.profile)
     if ep.bulk:
-        ids = list(values.get(ep.bulk) or [])
-        if opts.get("from_file"):
-            ids += read_ids(opts["from_file"])
-        if not ids:
-            raise ValidationError(ep.bulk.upper(), "give at least one id (arguments or --from-file)")
-        unique = list(dict.fromkeys(ids))
-        if len(unique) < len(ids):  # a repeat would only hit the vendor's per-item cooldown
-            output.warn(f"ignoring {len(ids) - len(unique)} repeated id(s)")
-            ids = unique
-        if len(ids) > 1:
-            return run_bulk(provider, ep, values, ids, profile, opts)
-        values = {**values, ep.bulk: ids[0]}
+        ids = BulkIds(values.get(ep.bulk) or [], opts.get("from_file"))
+        try:
+            # Every id is validated before anything is sent (exit 2, nothing sent), reading the file once.
+            ids.check(lambda item: build_call(provider, ep, {**values, ep.bulk: item}, profile, opts))
+            if not ids.count:
+                raise ValidationError(ep.bulk.upper(), "give at least one id (arguments or --from-file)")
+            if ids.repeats:
+                output.warn(f"ignoring {ids.repeats} repeated id(s)")
+            if ids.count > 1:
+                return run_bulk(provider, ep, values, ids, ids.count, profile, opts)
+        finally:
+            ids.close()
+        values = {**values, ep.bulk: ids.first}
     call = build_call(provider, ep, values, profile, opts)
     if not state.dry_run and (ep.confirm or (profile.protected and ep.mutating)):
         target = " ".join(str(v) for v in call.path_values.values())
@@ -499,49 +500,114 @@ def paginate_all(call: Call) -> None:
     stream.close()
 
 
-def read_ids(source: str) -> list[str]:
-    """Ids one per line, or JSON Lines whose objects carry an id-like key ('-' reads stdin)."""
-    import json
-
+def iter_ids(source: str) -> Iterator[str]:
+    """Ids one per line, or JSON Lines whose objects carry an id-like key ('-' reads stdin), read one line at
+    a time: a file of a million ids is never held in memory."""
     if source == "-":
-        text = sys.stdin.read()
-    else:
-        try:
-            with open(source, encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as exc:
-            raise ValidationError("--from-file", f"cannot read {source}: {exc.strerror}") from None
-    ids = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+        yield from _ids_in(sys.stdin)
+        return
+    try:
+        handle = open(source, encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError("--from-file", f"cannot read {source}: {exc.strerror}") from None
+    with handle:
+        yield from _ids_in(handle)
+
+
+def _ids_in(lines: Iterable[str]) -> Iterator[str]:
+    for lineno, line in enumerate(lines, 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         if line.startswith(("{", '"')):
+            import json
+
             try:
                 value = json.loads(line)
             except ValueError as exc:
                 raise ValidationError("--from-file", f"line {lineno}: malformed JSON: {exc}") from None
             line = output.ident(value, None) if isinstance(value, dict) else str(value)
-        ids.append(line)
-    return ids
+        yield line
 
 
-def run_bulk(provider: Provider, ep: Endpoint, values: dict, ids: list[str], profile, opts: dict) -> None:
-    """One request per id with bounded concurrency; one result line per item. Exit 8 when some items failed
-    and some succeeded; when every item failed, the exit code of that failure (the first item's if they
-    differ). A goal that already held (the endpoint's `already` rules) is a success."""
+def read_ids(source: str) -> list[str]:
+    """Every id of `iter_ids` as a list."""
+    return list(iter_ids(source))
+
+
+class BulkIds:
+    """The ids of one bulk command (arguments, then --from-file), each once, in input order. `check(fn)` reads
+    them all once (fn validates each: exit 2 before anything is sent) and keeps them in a spool that holds at
+    most SPOOL_MEMORY bytes in memory and the rest on disk; iterating afterwards reads the spool. What stays in
+    memory per id is its entry in the set that drops repeats."""
+
+    SPOOL_MEMORY = 1 << 20
+
+    def __init__(self, args: Iterable[str], from_file: str | None):
+        self.args = list(args)
+        self.from_file = from_file
+        self.count = self.repeats = 0
+        self.first: str | None = None
+        self._spool = None
+
+    def check(self, validate: Callable[[str], Any]) -> None:
+        import tempfile
+
+        seen: set[str] = set()
+        self._spool = tempfile.SpooledTemporaryFile(self.SPOOL_MEMORY, mode="w+", encoding="utf-8")
+        for item in _chain(self.args, iter_ids(self.from_file) if self.from_file else ()):
+            if item in seen:  # a repeat would only hit the vendor's per-item cooldown
+                self.repeats += 1
+                continue
+            if "\n" in item:  # the spool holds one id per line
+                raise ValidationError("ID", "may not contain a line break")
+            validate(item)
+            seen.add(item)
+            self._spool.write(item + "\n")
+            self.count += 1
+            if self.first is None:
+                self.first = item
+        self._spool.seek(0)
+
+    def __iter__(self) -> Iterator[str]:
+        self._spool.seek(0)
+        for line in self._spool:
+            yield line[:-1]
+
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+
+
+def _chain(*parts: Iterable[str]) -> Iterator[str]:
+    for part in parts:
+        yield from part
+
+
+def run_bulk(provider: Provider, ep: Endpoint, values: dict, ids: Iterable[str], count: int, profile,
+             opts: dict) -> None:
+    """One request per id with bounded concurrency over one session (one HTTP client, kept-alive
+    connections); one result line per item, in input order, printed as it completes. At most twice
+    `--concurrency` items are in flight or waiting to be printed, so memory does not grow with the input.
+    Exit 8 when some items failed and some succeeded; when every item failed, the exit code of that failure
+    (the first item's if they differ). A goal that already held (the endpoint's `already` rules) is a
+    success. The ids were validated before this runs (`BulkIds.check`)."""
+    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
     from confctl.core.http import DryRunResult, dry_run_or
 
-    calls = [build_call(provider, ep, {**values, ep.bulk: item}, profile, opts) for item in ids]  # validate all first
+    def call_for(item: str) -> Call:
+        return build_call(provider, ep, {**values, ep.bulk: item}, profile, opts)
+
     if not state.dry_run and (ep.confirm or (profile.protected and ep.mutating)):
-        confirm(f"{' '.join(ep.command_path)} {len(ids)} items", protected=profile.protected,
+        confirm(f"{' '.join(ep.command_path)} {count} items", protected=profile.protected,
                 profile_name=profile.name)
     with provider.session(profile) as session:
         if state.dry_run:  # one plain curl line per item, in input order (resolver look-ups are sent)
             curls = []
-            for call in calls:
+            for item in ids:
+                call = call_for(item)
                 call.session = session
                 dry = dry_run_or(lambda: send_call(call))
                 if isinstance(dry, DryRunResult):
@@ -549,41 +615,54 @@ def run_bulk(provider: Provider, ep: Endpoint, values: dict, ids: list[str], pro
             print_dry_run(session, profile, curls)
             return
 
-        def run(call: Call) -> dict:
+        def run(item: str) -> dict:
+            call = call_for(item)
             call.session = session
-            item_id = call.values[ep.bulk]
             try:
                 result = send_call(call)
             except ConfctlError as exc:
-                return {"id": item_id, "ok": False, "error": exc.message, "status": exc.status,
+                return {"id": item, "ok": False, "error": exc.message, "status": exc.status,
                         "exit_code": exit_code_for(exc)}
-            item = {"id": item_id, "ok": True, "result": result}
+            done = {"id": item, "ok": True, "result": result}
             if isinstance(result, dict) and isinstance(result.get("status"), str):  # "already muted", "joining"
-                item["note"] = result["status"].replace("_", " ")
-            return item
+                done["note"] = result["status"].replace("_", " ")
+            return done
 
         stream = output.ItemStream(id_field="id", columns=("id", "ok", "note", "error"))
-        failed = []
-        with ThreadPoolExecutor(max_workers=opts.get("concurrency") or 8) as pool:
-            for item in pool.map(run, calls):
-                if not item["ok"]:
-                    failed.append(item)
-                stream.add(item)
+        failures: list[dict] = []  # the first failure, then one per further exit code (for the summary)
+        failed = 0
+
+        def report(item: dict) -> None:
+            nonlocal failed
+            if not item["ok"]:
+                failed += 1
+                if not failures or item["exit_code"] not in {f["exit_code"] for f in failures}:
+                    failures.append(item)
+            stream.add(item)
+
+        workers = opts.get("concurrency") or 8
+        pending: deque = deque()
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="confctl-bulk") as pool:
+            try:
+                for item in ids:
+                    pending.append(pool.submit(run, item))
+                    if len(pending) >= 2 * workers:
+                        report(pending.popleft().result())
+                while pending:
+                    report(pending.popleft().result())
+            except BaseException:  # Ctrl-C: nothing not yet started is sent
+                for future in pending:
+                    future.cancel()
+                raise
     stream.close()
-    raise_for_failures(failed, len(ids), hint="the results above say which; retry those with --from-file")
-
-
-def raise_for_failures(failed: list[dict], total: int, *, hint: str) -> None:
-    """A batch's outcome (bulk commands and the cross-vendor verbs): nothing failed -> return; some failed ->
-    exit 8; every item failed -> that failure's exit code (the first item's if they differ). `failed` items
-    carry "error", "status" and "exit_code"."""
     if not failed:
         return
-    if len(failed) < total:
-        raise PartialFailure(f"{len(failed)} of {total} items failed", hint=hint)
-    first = failed[0]
-    codes = sorted({f["exit_code"] for f in failed})
-    error = ConfctlError(f"all {total} items failed" + ("" if len(codes) == 1 else
+    if failed < count:
+        raise PartialFailure(f"{failed} of {count} items failed",
+                             hint="the results above say which; retry those with --from-file")
+    first = failures[0]
+    codes = sorted({f["exit_code"] for f in failures})
+    error = ConfctlError(f"all {count} items failed" + ("" if len(codes) == 1 else
                          f" (exit codes {', '.join(map(str, codes))}; exiting with the first item's)") +
                          f"; first: {first['error']}", status=first["status"])
     error.exit_code = first["exit_code"]

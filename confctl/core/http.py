@@ -384,6 +384,77 @@ def _in_memory(response: httpx.Response) -> bool:
     return True
 
 
+# The deadline of the exchange under way in this thread (monotonic seconds), read by _DeadlineBackend.
+_DEADLINE = threading.local()
+
+
+def _check_deadline(deadline: float) -> None:
+    if time.monotonic() > deadline:
+        raise DeadlineExceeded()
+
+
+def _clamp(timeout: float | None) -> float | None:
+    """A socket operation's timeout, no longer than what is left of this thread's deadline."""
+    deadline = getattr(_DEADLINE, "at", None)
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise DeadlineExceeded()
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream:
+    """An httpcore network stream whose every read and write ends by the thread's deadline."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _clamp(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        return self._inner.write(buffer, _clamp(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context, server_hostname: str | None = None, timeout: float | None = None):
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _clamp(timeout)))
+
+    def get_extra_info(self, info: str):
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend:
+    """Wraps httpcore's network backend: connections it opens are `_DeadlineStream`s. Cheaper than a watchdog
+    thread per request, and it bounds the time between bytes, not just the wait for the first one."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        return _DeadlineStream(self._inner.connect_tcp(host, port, _clamp(timeout), local_address, socket_options))
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        return _DeadlineStream(self._inner.connect_unix_socket(path, _clamp(timeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def bound_by_deadline(client: httpx.Client) -> httpx.Client:
+    """Install `_DeadlineBackend` on every connection pool of `client` (its transport and proxy mounts). A
+    transport without one (a test's MockTransport) still gets the deadline checked once the headers are in
+    and between body chunks."""
+    for transport in (client._transport, *client._mounts.values()):
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if backend is not None and not isinstance(backend, _DeadlineBackend):
+            pool._network_backend = _DeadlineBackend(backend)
+    return client
+
+
 class Session:
     """An HTTP session against one provider profile. Subclasses override `auth_headers` (and may override
     `on_unauthorized` to refresh a token once).
@@ -452,13 +523,13 @@ class Session:
             import httpx
 
             self._client_timeout = self.timeout
-            self._client = httpx.Client(
+            self._client = bound_by_deadline(httpx.Client(
                 timeout=self._client_timeout,
                 verify=self._verify,
                 headers={"User-Agent": USER_AGENT},
                 follow_redirects=False,
                 trust_env=True,
-            )
+            ))
         return self._client
 
     def close(self) -> None:
@@ -666,27 +737,26 @@ class Session:
         return self.timeout
 
     def _attempt(self, request: httpx.Request, stream: bool) -> httpx.Response:
-        """One exchange within a total deadline. The exchange runs in a worker thread so that no server
-        (one that drip-feeds headers or body) can hold the caller past the deadline; the worker checks the
-        deadline between chunks and gives up on its own."""
+        """One exchange within a total deadline, in the caller's thread. Every socket operation's timeout is
+        clamped to what is left of the deadline (`_DeadlineBackend`, installed on the client's connection
+        pools), so no server drip-feeding headers or body can hold the caller past it; the body is read
+        chunk by chunk with the deadline checked between chunks. A stream's deadline covers its headers."""
         import httpx
 
         limit = self._deadline_for(request, stream)
         deadline = time.monotonic() + limit
-        box: dict = {}
-        done = threading.Event()
-        abandoned = threading.Event()
-
-        def work():
-            response = None
+        outer = getattr(_DEADLINE, "at", None)
+        _DEADLINE.at = deadline if outer is None else min(outer, deadline)
+        response = None
+        try:
             try:
                 response = self.client.send(request, stream=True)
+                _check_deadline(deadline)
                 if not stream and not _in_memory(response):
                     raw = []
                     for chunk in response.iter_raw():
                         raw.append(chunk)
-                        if abandoned.is_set() or time.monotonic() > deadline:
-                            raise DeadlineExceeded()
+                        _check_deadline(deadline)
                     response.close()
                     # the same response with its (still encoded) body in memory, decoded on first read
                     whole = httpx.Response(response.status_code, headers=response.headers,
@@ -695,31 +765,17 @@ class Session:
                     whole.read()
                     whole.elapsed = response.elapsed
                     response = whole
-                box["response"] = response
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-                if response is not None:
-                    response.close()
-                box["error"] = exc
-            finally:
-                done.set()
-                if abandoned.is_set() and "response" in box:
-                    box["response"].close()
-
-        worker = threading.Thread(target=work, name="confctl-http", daemon=True)
-        worker.start()
-        try:
-            finished = done.wait(max(0.0, deadline - time.monotonic()))
-        except BaseException:  # Ctrl-C while waiting: the worker closes what it gets
-            abandoned.set()
+                return response
+            except httpx.TimeoutException:
+                if time.monotonic() >= deadline - 0.005:  # the clamped timeout: the deadline ran out
+                    raise DeadlineExceeded() from None
+                raise
+        except BaseException:
+            if response is not None:
+                response.close()
             raise
-        if not finished:
-            abandoned.set()
-            if done.is_set() and "response" in box:
-                box["response"].close()
-            raise DeadlineExceeded()
-        if "error" in box:
-            raise box["error"]
-        return box["response"]
+        finally:
+            _DEADLINE.at = outer
 
     @staticmethod
     def _refused(exc: Exception) -> bool:
