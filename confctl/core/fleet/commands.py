@@ -149,7 +149,7 @@ def _check_plain_conferences(wanted: dict, confs: list[Conference], failed: list
 
 def _report_failures(failed: list, total: int) -> None:
     """Each failed profile's error on stderr; exit 8 when others answered, that failure's code when none did."""
-    from confctl.core.builder import raise_for_failures
+    from confctl.core.fleet.verbs import raise_for_failures
 
     if not failed:
         return
@@ -353,9 +353,9 @@ def _profile_filter(conds_text: list[str] | None, fields: tuple[str, ...]):
 
 def run_verb(name: str, targets: list[str] | None, all_profiles: bool, conference: list[str] | None,
              where: list[str] | None, concurrency: int) -> None:
-    from confctl.core.builder import confirm, print_dry_run, raise_for_failures
+    from confctl.core.builder import confirm, print_dry_run
     from confctl.core.fleet import targets as addressing
-    from confctl.core.fleet.verbs import VERBS, Connections, run_many, verb_name
+    from confctl.core.fleet.verbs import VERBS, Connections, raise_for_failures, reading, run_many, verb_name
     from confctl.core.fleet.where import compile_all
 
     name = verb_name(name)
@@ -389,7 +389,7 @@ def run_verb(name: str, targets: list[str] | None, all_profiles: bool, conferenc
     _check_support(name, profiles)
 
     with Connections(profiles) as conns:
-        chosen = _resolve(conns, addresses, profiles, wanted, kind, keep)
+        chosen = reading(lambda: _resolve(conns, addresses, profiles, wanted, kind, keep))
         if not chosen:
             output.note(f"{name}: nothing matches; nothing to do")
             return

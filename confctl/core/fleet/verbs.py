@@ -88,7 +88,7 @@ def _fanout(conn, verb, conf: Conference) -> dict:
     """A conference verb done as a participant verb on each non-host participant (e.g. mute-all on a vendor
     without a conference-wide mute). Fails on the first participant that fails."""
     model = spec_of(conn).load_model()
-    people = [p for p in model.participants(conn, conf.id) if (p.role or "").lower() not in HOST_ROLES]
+    people = [p for p in reading(lambda: model.participants(conn, conf.id)) if (p.role or "").lower() not in HOST_ROLES]
     results = [perform(conn, verb.fanout, p) for p in people]
     done = VERBS[verb.name][1]
     curls = [c for r in results for c in r.get("dry_run", ())]
@@ -98,6 +98,18 @@ def _fanout(conn, verb, conf: Conference) -> dict:
     if not changed:
         return {"ok": True, "already": True, "note": f"already {done}" if people else "nobody to act on"}
     return {"ok": True, "note": f"{done} {changed} of {len(people)}"}
+
+
+def reading(fn):
+    """Run look-ups for real under --dry-run too: they only read (as a vendor command's name resolvers do),
+    so the printed lines carry the real ids. Only the requests that would change something are not sent."""
+    from confctl.core.state import state
+
+    dry, state.dry_run = state.dry_run, False
+    try:
+        return fn()
+    finally:
+        state.dry_run = dry
 
 
 def label(target: Conference | Participant) -> str:
@@ -203,3 +215,22 @@ def _configured(name: str):
     if entry is None:
         raise config.ConfigError(f"no profile named {name!r}", hint="`confctl profile list` shows the profiles")
     return config.resolve(entry["provider"], name)
+
+
+def raise_for_failures(failed: list[dict], total: int, *, hint: str) -> None:
+    """A batch's outcome, as bulk commands report theirs (confctl.core.builder.run_bulk): nothing failed ->
+    return; some failed -> exit 8; every item failed -> that failure's exit code (the first item's if they
+    differ). `failed` items carry "error", "status" and "exit_code"."""
+    from confctl.core.errors import PartialFailure
+
+    if not failed:
+        return
+    if len(failed) < total:
+        raise PartialFailure(f"{len(failed)} of {total} items failed", hint=hint)
+    first = failed[0]
+    codes = sorted({f["exit_code"] for f in failed})
+    error = ConfctlError(f"all {total} items failed" + ("" if len(codes) == 1 else
+                         f" (exit codes {', '.join(map(str, codes))}; exiting with the first item's)") +
+                         f"; first: {first['error']}", status=first["status"])
+    error.exit_code = first["exit_code"]
+    raise error

@@ -1,0 +1,252 @@
+"""The cross-vendor commands end to end: the real CLI (in this process) against all four simulators over loopback,
+one profile per vendor. One simulator per module, reset before each test."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import httpx
+import pytest
+
+from conftest import InProcessCLI
+
+PROFILES = ("sim-gateway", "sim-pexip", "sim-mind", "sim-auvious")
+GW_ROOM = "town-hall"
+GW_SESSION = "tHall-2b8d4f63-0c1e-4a7b-9d2f-3e4a5b6c7d8e"  # joined unmuted
+
+
+@pytest.fixture(scope="module")
+def fsim():
+    from confctl.core.sim.server import RunningSim, SimConfig
+
+    with RunningSim(SimConfig(cooldown_scale=0.0, deferred_delay=0.05, pexip_token_ttl=30, poll_wait=1.0,
+                              meeting=True)) as running:
+        yield running
+
+
+def _reset(fsim) -> None:
+    for vendor in ("gateway", "pexip", "mind", "auvious"):
+        httpx.post(f"{fsim.url}/{vendor}/_sim/reset").raise_for_status()
+    fsim.app.state.requests.clear()
+
+
+@pytest.fixture
+def fleet(home, fsim):
+    """A CLI with one profile per vendor pointed at the simulator (secrets in the 0600 file), nothing else
+    from the environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFCTL_")}
+    env.update({"CONFCTL_CONFIG_DIR": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+                "CONFCTL_NO_INPUT": "1"})
+    cli = InProcessCLI(env)
+    sim = fsim.env()
+    fields = {
+        "sim-gateway": ("gateway", ["--app-id", sim["CONFCTL_GATEWAY_APP_ID"]], sim["CONFCTL_GATEWAY_API_KEY"]),
+        "sim-pexip": ("pexip", ["--conference", "meet.demo", "--display-name", "confctl"], sim["CONFCTL_PEXIP_PIN"]),
+        "sim-mind": ("mind", ["--app-id", sim["CONFCTL_MIND_APP_ID"], "--conference", sim["CONFCTL_MIND_CONFERENCE"]],
+                     sim["CONFCTL_MIND_TOKEN"]),
+        "sim-auvious": ("auvious", ["--client-id", sim["CONFCTL_AUVIOUS_CLIENT_ID"]],
+                        sim["CONFCTL_AUVIOUS_CLIENT_SECRET"]),
+    }
+    for name, (vendor, extra, secret) in fields.items():
+        cli("profile", "add", name, "--provider", vendor, "--url", f"{fsim.url}/{vendor}", *extra,
+            "--secret-stdin", "--secret-store", "file", input=secret + "\n", check=0)
+    _reset(fsim)
+    return cli
+
+
+def everyone(cli, *args) -> list[dict]:
+    proc = cli("participants", *[a for p in PROFILES for a in ("-p", p)], "-o", "json", *args, check=0)
+    return json.loads(proc.stdout)
+
+
+def who(people, vendor, name):
+    return next(p for p in people if p["vendor"] == vendor and p["name"] == name)
+
+
+def sent(fsim, vendor=None) -> list[tuple[str, str]]:
+    return [r for r in fsim.app.state.requests if "/_sim/" not in r[1] and (vendor is None or f"/{vendor}/" in r[1])]
+
+
+# -- listings ------------------------------------------------------------------------------------------------
+def test_participants_of_every_vendor_in_the_common_schema(fleet):
+    from confctl.core.fleet.model import PARTICIPANT_FIELDS
+
+    people = everyone(fleet)
+    assert {p["vendor"] for p in people} == {"gateway", "pexip", "mind", "auvious"}
+    for p in people:
+        assert set(PARTICIPANT_FIELDS) | {"raw"} == set(p), p
+        assert p["raw"] is not None
+    heidi = who(people, "pexip", "Heidi")
+    assert heidi["room"] == "Room 1"  # a Pexip breakout room, listed with the main room
+    assert who(people, "pexip", "Bob")["room"] is None
+    gw = {p["id"]: p for p in people if p["vendor"] == "gateway"}
+    assert gw[GW_SESSION]["muted_audio"] is False and gw[GW_SESSION]["conference"].startswith("tHall-room")
+
+
+def test_participants_table_jsonl_and_ids(fleet):
+    table = fleet("participants", "-p", "sim-pexip", "-p", "sim-gateway", "-o", "table", "--color", "never",
+                  check=0).stdout
+    head = table.splitlines()[0]
+    for col in ("vendor", "profile", "conference", "id", "name", "role", "muted_audio", "room"):
+        assert col in head
+    assert "Room 1" in table and "\x1b[" not in table
+    lines = fleet("participants", "-p", "sim-pexip", "-o", "jsonl", check=0).stdout.splitlines()
+    assert all(json.loads(line)["vendor"] == "pexip" for line in lines) and len(lines) >= 5
+    ids = fleet("participants", "-p", "sim-pexip", "--where", "name==Bob", "-o", "id", check=0).stdout.split()
+    assert ids == ["sim-pexip:meet.demo/65b4af2f-657a-4081-98a8-b17667628ce3"]  # an address the verbs take
+
+
+def test_where_filters_and_their_errors(fleet):
+    guests = everyone(fleet, "--where", "vendor==pexip", "--where", "role==guest")
+    assert guests and {p["role"] for p in guests} == {"guest"} and {p["vendor"] for p in guests} == {"pexip"}
+    bo = everyone(fleet, "--where", "name~=^Bo")
+    assert {p["name"] for p in bo} == {"Bob"} and len(bo) >= 2  # Pexip's and Mind's Bob (and others)
+    unmuted = everyone(fleet, "--where", "muted_audio==false", "--where", "vendor==gateway")
+    assert GW_SESSION in {p["id"] for p in unmuted} and all(p["muted_audio"] is False for p in unmuted)
+    bad = fleet("participants", "-p", "sim-pexip", "--where", "colour==red")
+    assert bad.returncode == 2 and "colour" in bad.stderr and "muted_audio" in bad.stderr
+    assert fleet("participants", "-p", "sim-pexip", "--where", "joined_at>=soon").returncode == 2
+
+
+def test_conferences_of_every_vendor(fleet):
+    confs = json.loads(fleet("conferences", "--all-profiles", "-o", "json", check=0).stdout)
+    by_vendor = {c["vendor"] for c in confs}
+    assert by_vendor == {"gateway", "pexip", "mind", "auvious"}
+    pexip = next(c for c in confs if c["vendor"] == "pexip")
+    assert pexip["id"] == "meet.demo" and pexip["locked"] is False and pexip["participants"] >= 5
+    only = json.loads(fleet("conferences", "--all-profiles", "-c", f"sim-gateway:{GW_ROOM}", "-o", "json",
+                            check=0).stdout)
+    assert [c["name"] for c in only if c["vendor"] == "gateway"] == [GW_ROOM]
+
+
+def test_one_failing_profile_keeps_the_others_and_exits_8(fleet, fsim):
+    fleet("profile", "add", "broken-gw", "--provider", "gateway", "--url", f"{fsim.url}/gateway", "--app-id",
+          "demo-app", "--secret-stdin", "--secret-store", "file", input="wrong-key\n", check=0)
+    proc = fleet("participants", "-p", "sim-pexip", "-p", "broken-gw", "-o", "json")
+    assert proc.returncode == 8, proc.stderr
+    assert {p["vendor"] for p in json.loads(proc.stdout)} == {"pexip"}  # the partial listing is printed
+    assert "broken-gw" in proc.stderr
+    alone = fleet("participants", "-p", "broken-gw")
+    assert alone.returncode == 3  # the only profile failed: its own code (auth)
+
+
+# -- verbs ---------------------------------------------------------------------------------------------------
+def test_mute_across_vendors_then_already(fleet):
+    targets = ("sim-pexip:meet.demo/Bob", f"sim-gateway:{GW_ROOM}/tHall-2")
+    first = fleet("mute", *targets, "-o", "json", check=0)
+    items = json.loads(first.stdout)
+    assert [(i["vendor"], i["ok"], i["note"]) for i in items] == [("pexip", True, "muted"), ("gateway", True, "muted")]
+    people = everyone(fleet)
+    assert who(people, "pexip", "Bob")["muted_audio"] is True
+    assert next(p for p in people if p["id"] == GW_SESSION)["muted_audio"] is True
+    again = fleet("mute", *targets, "-o", "json", check=0)
+    assert [(i["ok"], i.get("already"), i["note"]) for i in json.loads(again.stdout)] == [
+        (True, True, "already muted"), (True, True, "already muted")]
+
+
+def _supported() -> list[tuple[str, str]]:
+    from confctl.core.fleet.verbs import VERBS
+    from confctl.core.registry import PROVIDERS
+
+    return [(vendor, verb) for vendor, spec in PROVIDERS.items() for verb in VERBS if spec.verb(verb)]
+
+
+# A target per vendor for participant verbs (someone who is not a host) and conference verbs.
+PERSON = {"gateway": f"sim-gateway:{GW_ROOM}/tHall-2", "pexip": "sim-pexip:meet.demo/Bob",
+          "mind": "sim-mind:demo-conference/Erin", "auvious": "sim-auvious:demo-room/Bob"}
+ROOM = {"gateway": f"sim-gateway:{GW_ROOM}", "pexip": "sim-pexip:meet.demo",
+        "mind": "sim-mind:demo-conference", "auvious": "sim-auvious:demo-room"}
+# What the common model shows after the verb: (field, value) on the target (None: the participant is gone).
+AFTER = {"mute": ("muted_audio", True), "unmute": ("muted_audio", False), "kick": None}
+
+
+@pytest.mark.parametrize("vendor,verb", _supported())
+def test_every_verb_on_every_vendor_that_supports_it(fleet, fsim, vendor, verb):
+    from confctl.core.fleet.verbs import VERBS
+
+    kind = VERBS[verb][0]
+    target = PERSON[vendor] if kind == "participant" else ROOM[vendor]
+    if verb in ("unmute", "unspotlight", "unlock", "unmute-all"):  # make the goal not hold first
+        fleet(verb[2:] if verb.startswith("un") else verb, target, "-y", check=0)
+    proc = fleet(verb, target, "-y", "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    [item] = json.loads(proc.stdout)
+    assert item["ok"] is True and item["vendor"] == vendor, item
+    assert not item.get("already"), item
+    if kind == "participant" and verb in AFTER:
+        name = item["name"]
+        people = [p for p in everyone(fleet) if p["vendor"] == vendor and p["name"] == name]
+        if AFTER[verb] is None:
+            assert not people or all(p["id"] not in item["target"] for p in people)
+        else:
+            field, value = AFTER[verb]
+            assert any(p[field] is value for p in people), people
+    if verb in ("lock", "unlock"):
+        confs = json.loads(fleet("conferences", "-p", target.split(":")[0], "-o", "json", check=0).stdout)
+        assert confs[0]["locked"] is (verb == "lock")
+    if verb == "mute-all" and vendor == "gateway":  # done member by member: each one shows it
+        guests = [p for p in everyone(fleet) if p["vendor"] == vendor and p["conference"] in item["target"]
+                  and (p["role"] or "") not in ("chair", "host", "moderator")]
+        assert guests and all(p["muted_audio"] is True for p in guests)
+
+
+def test_a_verb_the_vendor_lacks_is_refused_before_anything_is_sent(fleet, fsim):
+    unsupported = [(vendor, verb) for vendor in PERSON for verb in ("mute", "lock", "spotlight")
+                   if (vendor, verb) not in _supported()]
+    assert unsupported, "every vendor supports everything: nothing to refuse"
+    for vendor, verb in unsupported:
+        target = PERSON[vendor] if verb != "lock" else ROOM[vendor]
+        fsim.app.state.requests.clear()
+        proc = fleet(verb, target)
+        assert proc.returncode == 2, (vendor, verb, proc.stderr)
+        assert vendor in proc.stderr and "confctl capabilities" in proc.stderr
+        assert sent(fsim) == [], (vendor, verb)
+    # a mix: the supported target is not sent either
+    vendor, verb = unsupported[0]
+    other = PERSON["pexip"] if verb != "lock" else ROOM["pexip"]
+    fsim.app.state.requests.clear()
+    assert fleet(verb, other, PERSON[vendor] if verb != "lock" else ROOM[vendor]).returncode == 2
+    assert sent(fsim) == []
+
+
+def test_targets_by_filter_and_bad_addresses(fleet, fsim):
+    proc = fleet("mute", "-p", "sim-pexip", "--where", "role==guest", "--where", "room==null", "-o", "json", check=0)
+    assert {i["name"] for i in json.loads(proc.stdout)} == {"Bob", "Carol"}
+    ambiguous = fleet("mute", "sim-pexip:meet.demo/nobody")
+    assert ambiguous.returncode == 2 and "Alice" in ambiguous.stderr  # the candidates are listed
+    assert fleet("mute", "no-such-profile:x/y").returncode == 2
+    assert fleet("mute", "meet.demo/Bob").returncode == 2  # no profile and no single -p
+    assert fleet("mute").returncode == 2
+    nothing = fleet("mute", "-p", "sim-pexip", "--where", "name==Zed")
+    assert nothing.returncode == 0 and "nothing matches" in nothing.stderr
+
+
+def test_partial_failure_exits_8_and_all_failing_that_code(fleet, fsim):
+    httpx.post(f"{fsim.url}/gateway/_sim/throttle", json={"count": 50, "retry_after": 5}).raise_for_status()
+    proc = fleet("--max-wait", "0", "mute", "sim-pexip:meet.demo/Bob", f"sim-gateway:{GW_ROOM}/tHall-2", "-o", "json")
+    assert proc.returncode == 8, proc.stderr
+    items = json.loads(proc.stdout)
+    assert [i["ok"] for i in items] == [True, False] and items[1]["error"]
+    alone = fleet("--max-wait", "0", "mute", f"sim-gateway:{GW_ROOM}/tHall-1", "-o", "json")
+    assert alone.returncode == 6, alone.stderr  # rate limited, the failure's own code
+
+
+def test_kick_asks_first_and_dry_run_sends_nothing(fleet, fsim):
+    refused = fleet("kick", "sim-pexip:meet.demo/Carol")
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    assert who(everyone(fleet), "pexip", "Carol")
+    fsim.app.state.requests.clear()
+    dry = fleet("--dry-run", "mute", "sim-pexip:meet.demo/Bob", f"sim-gateway:{GW_ROOM}/tHall-2", check=0)
+    assert "/participants/65b4af2f-657a-4081-98a8-b17667628ce3/mute" in dry.stdout
+    assert f"/sessions/{GW_SESSION}/commands/conference/mute" in dry.stdout
+    assert not [r for r in sent(fsim) if r[1].endswith("/mute")]
+    assert who(everyone(fleet), "pexip", "Bob")["muted_audio"] is False
+
+
+def test_capabilities_json_agrees_with_the_specs(fleet):
+    rows = json.loads(fleet("capabilities", "-o", "json", check=0).stdout)
+    pairs = {(r["vendor"], r["verb"]) for r in rows if r["supported"]}
+    assert pairs == set(_supported())
+    table = fleet("capabilities", "-o", "table", "--color", "never", check=0).stdout
+    assert "pexip.participant.mute" in table and "verb" in table.splitlines()[0]
