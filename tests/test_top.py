@@ -214,7 +214,10 @@ def test_disconnect_asks_first_and_no_sends_nothing():
             await until(pilot, lambda: len(rows(app, "participants")) == 3)
             await pilot.press("tab", "down", "d")
             await until(pilot, lambda: isinstance(app.screen, Confirm))
-            assert "Disconnect Bob" in str(app.screen.query_one("#question", Static).render())
+            assert "Disconnect Bob (sim-pexip:meet.demo)?" in str(app.screen.query_one("#question", Static).render())
+            # events keep coming while the question is open: the screen below keeps up
+            src.put(snapshot(people=PEOPLE + (("u-dave", "Dave", "guest", False),)))
+            await until(pilot, lambda: len(rows(app, "participants")) == 4)
             await pilot.press("n")
             await until(pilot, lambda: "not done" in text_of(app, "#outcome"))
             assert calls == []
@@ -236,7 +239,7 @@ def test_protected_profile_confirms_every_mutating_action():
             await until(pilot, lambda: len(rows(app, "participants")) == 3)
             await pilot.press("l")  # conferences table has the focus: lock the selected conference
             await until(pilot, lambda: isinstance(app.screen, Confirm))
-            assert "protected profile 'sim-pexip'" in str(app.screen.query_one("#question", Static).render())
+            assert "sim-pexip is a protected profile" in str(app.screen.query_one("#question", Static).render())
             await pilot.press("y")
             await until(pilot, lambda: "locked meet.demo" in text_of(app, "#outcome"))
             assert calls == [("conn:sim-pexip", "lock", "meet.demo")]
@@ -298,7 +301,8 @@ def test_view_rules():
     conf = Conference("pexip", "p", "c", name="meet")
     assert view.outcome("mute", bob, {"ok": True, "note": "muted"}) == "muted Bob"
     assert view.outcome("mute", bob, {"ok": True, "already": True, "note": "already muted"}) == "Bob: already muted"
-    assert view.outcome("mute-all", conf, {"ok": True, "note": "muted 3 of 4"}) == "muted the guests of meet: muted 3 of 4"
+    assert view.outcome("mute-all", conf, {"ok": True, "note": "muted 3 of 4"}) == \
+        "muted the guests of meet: muted 3 of 4"
     assert view.matches(bob, "BO") and not view.matches(bob, "guest")
 
 

@@ -60,7 +60,7 @@ def sync_table(table: DataTable, rows: list[tuple[tuple, tuple]]) -> None:
             for column, before, after in zip(columns, old, cells):
                 after = _cell(after)
                 if before != after:
-                    table.update_cell(key, column, after)
+                    table.update_cell(key, column, after, update_width=True)
         return
     selected = current[table.cursor_row] if 0 <= table.cursor_row < len(current) else None
     row = table.cursor_row
@@ -79,8 +79,10 @@ class Confirm(ModalScreen[bool]):
                 Binding("escape", "answer(False)", "no", show=False)]
     DEFAULT_CSS = """
     Confirm { align: center middle; }
-    Confirm > Vertical { width: auto; max-width: 80%; height: auto; border: thick $warning; padding: 1 2;
+    Confirm > Vertical { width: 70; max-width: 90%; height: auto; border: thick $warning; padding: 1 2;
                          background: $surface; }
+    Confirm Static { width: 100%; height: auto; }
+    #answers { margin-top: 1; color: $text-muted; }
     """
 
     def __init__(self, question: str):
@@ -100,7 +102,8 @@ class Help(ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "close", "close")]
     DEFAULT_CSS = """
     Help { align: center middle; }
-    Help > Static { width: auto; height: auto; border: round $accent; padding: 1 2; background: $surface; }
+    Help > Static { width: 90; max-width: 95%; height: auto; border: round $accent; padding: 1 2;
+                    background: $surface; }
     """
 
     def compose(self) -> ComposeResult:
@@ -114,13 +117,14 @@ class Help(ModalScreen[None]):
 
 class TopApp(App):
     TITLE = "confctl top"
+    ENABLE_COMMAND_PALETTE = False
     CSS = """
     #health { height: auto; padding: 0 1; background: $boost; }
     #main { height: 1fr; }
-    #conferences { width: 2fr; border: round $primary 50%; }
-    #participants { width: 3fr; border: round $primary 50%; }
+    #conferences { width: 2fr; height: 100%; border: round $primary 50%; }
+    #participants { width: 3fr; height: 100%; border: round $primary 50%; }
     #conferences:focus-within, #participants:focus-within { border: round $accent; }
-    #events { height: 9; border: round $primary 30%; }
+    #events { height: 9; border: round $primary 30%; overflow-x: hidden; }
     #outcome { height: 1; padding: 0 1; }
     #filter { display: none; }
     #filter.shown { display: block; }
@@ -149,6 +153,7 @@ class TopApp(App):
         self._version = -1
         self.selected: tuple[str, str] | None = None  # (profile, conference)
         self.quitting = False
+        self.tail = view.Tail()
 
     # -- layout -------------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -163,15 +168,21 @@ class TopApp(App):
         yield Footer()
 
     def on_mount(self) -> None:
-        confs = self.query_one("#conferences", DataTable)
+        # The widgets, held once: a modal screen on top must not hide them from the redraw timer.
+        self.confs_table = confs = self.query_one("#conferences", DataTable)
+        self.people_table = self.query_one("#participants", DataTable)
+        self.log_view = self.query_one("#events", RichLog)
+        self.health_bar = self.query_one("#health", Static)
+        self.outcome_line = self.query_one("#outcome", Static)
+        self.filter_box = self.query_one("#filter", Input)
         for name in view.CONFERENCE_COLUMNS:
             confs.add_column(name, key=name)
         confs.border_title = "Conferences"
-        people = self.query_one("#participants", DataTable)
+        people = self.people_table
         for name in view.PARTICIPANT_COLUMNS:
             people.add_column(name, key=name)
         people.border_title = "Participants"
-        self.query_one("#events", RichLog).border_title = "Events"
+        self.log_view.border_title = "Events"
         confs.focus()
         self.engine.start()
         self.redraw()
@@ -181,9 +192,12 @@ class TopApp(App):
     def redraw(self) -> None:
         """Bring the screen up to the live model: new events into the tail; tables and health when the model's
         version moved."""
-        log = self.query_one("#events", RichLog)
+        log = self.log_view
         while self.engine.events:
-            clock, source, where, etype, summary = view.event_line(self.engine.events.popleft())
+            event = self.engine.events.popleft()
+            if not self.tail.wanted(event):
+                continue
+            clock, source, where, etype, summary = view.event_line(event)
             line = Text.assemble((clock, "dim"), "  ", source, "  ", where, "  ",
                                  (etype, EVENT_STYLE.get(etype, "cyan")), "  ", summary)
             log.write(line)
@@ -193,7 +207,7 @@ class TopApp(App):
         self._version = version
         self.draw_health()
         confs = view.conferences(self.engine.live)
-        table = self.query_one("#conferences", DataTable)
+        table = self.confs_table
         sync_table(table, [(c.key, view.conference_row(c)) for c in confs])
         self.selected = self.conference_key()
         self.draw_participants()
@@ -207,11 +221,11 @@ class TopApp(App):
             parts += ["   ", (f"events stopped: {self.engine.error}", "red")]
         elif self.engine.finished and not self.quitting:
             parts += ["   ", ("every stream has ended", "yellow")]
-        self.query_one("#health", Static).update(Text.assemble(*parts))
+        self.health_bar.update(Text.assemble(*parts))
 
     def draw_participants(self) -> None:
         people = view.participants(self.engine.live, self.selected, self.filter_text)
-        table = self.query_one("#participants", DataTable)
+        table = self.people_table
         sync_table(table, [(p.key, view.participant_row(p)) for p in people])
         title = "Participants"
         if self.selected:
@@ -222,7 +236,7 @@ class TopApp(App):
         table.border_title = Content(title)  # plain: names are never read as markup
 
     def conference_key(self) -> tuple[str, str] | None:
-        table = self.query_one("#conferences", DataTable)
+        table = self.confs_table
         if not table.row_count:
             return None
         key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
@@ -237,20 +251,20 @@ class TopApp(App):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "conferences":
-            self.query_one("#participants", DataTable).focus()
+            self.people_table.focus()
 
     def on_key(self, event) -> None:
         if event.key != "escape":
             return
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         if box.has_class("shown"):  # Esc in the filter box clears the filter
             box.value = ""
             box.remove_class("shown")
             self.filter_text = ""
             self.draw_participants()
-            self.query_one("#participants", DataTable).focus()
-        elif self.focused is self.query_one("#participants", DataTable):
-            self.query_one("#conferences", DataTable).focus()
+            self.people_table.focus()
+        elif self.focused is self.people_table:
+            self.confs_table.focus()
 
     # -- the selection ------------------------------------------------------------------------------------------
     def conference(self) -> Conference | None:
@@ -263,7 +277,7 @@ class TopApp(App):
         return conf
 
     def participant(self) -> Participant | None:
-        table = self.query_one("#participants", DataTable)
+        table = self.people_table
         if not table.row_count:
             return None
         key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
@@ -271,7 +285,7 @@ class TopApp(App):
 
     # -- actions ------------------------------------------------------------------------------------------------
     def say(self, text: str, style: str = "") -> None:
-        self.query_one("#outcome", Static).update(Text(text, style=style))
+        self.outcome_line.update(Text(text, style=style))
 
     def action_verb(self, verb: str) -> None:
         target: Conference | Participant | None
@@ -292,8 +306,7 @@ class TopApp(App):
             return self.say(refusal, "red")
         protected = self.engine.protected(target)
         if verb == "kick" or (protected and not self.yes):
-            where = f" on protected profile {target.profile!r}" if protected else ""
-            question = f"{view.ASK[verb]} {view.who(target)} ({target.profile}:{target.conference if isinstance(target, Participant) else target.id}){where}?"
+            question = view.question(verb, target, protected)
 
             def answered(yes: bool | None) -> None:
                 if yes:
@@ -325,7 +338,7 @@ class TopApp(App):
 
     # -- filter, help, quit -------------------------------------------------------------------------------------
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         box.add_class("shown")
         box.value = self.filter_text
         box.focus()
@@ -336,7 +349,7 @@ class TopApp(App):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.input.remove_class("shown")
-        self.query_one("#participants", DataTable).focus()
+        self.people_table.focus()
 
     def action_help(self) -> None:
         self.push_screen(Help())

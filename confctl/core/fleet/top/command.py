@@ -36,9 +36,11 @@ def top(
     from confctl.core.errors import UsageError
     from confctl.core.state import state
 
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        which = "stdin" if not sys.stdin.isatty() else "stdout"
-        raise UsageError(f"confctl top needs a terminal ({which} is not one)", hint=NO_TTY_HINT)
+    # Textual draws on stderr and reads stdin; stdout redirected means a script wanted output, not a screen.
+    which = [n for n, s in (("stdin", sys.stdin), ("stdout", sys.stdout), ("stderr", sys.stderr)) if not s.isatty()]
+    if which:
+        raise UsageError(f"confctl top needs a terminal ({' and '.join(which)} "
+                         f"{'is' if len(which) == 1 else 'are'} not one)", hint=NO_TTY_HINT)
     if replay is None and (speed is not None or since is not None):
         raise UsageError(f"{'--speed' if speed is not None else '--since'} applies only with --replay FILE")
     engine, banner = (_replay_engine(replay, speed, since, bool(conference or all_profiles or state.profiles))

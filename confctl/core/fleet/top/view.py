@@ -65,6 +65,29 @@ def health(live: Live, streamed: set[str] = frozenset()) -> list[tuple[str, str,
     return out
 
 
+class Tail:
+    """Which envelopes the event tail shows: all but a polled snapshot that found nothing new (a polled vendor
+    sends one every few seconds). A shown snapshot reads "conferences=N participants=M"."""
+
+    def __init__(self):
+        self._last: dict[str, str] = {}
+
+    def wanted(self, event: dict) -> bool:
+        if event.get("type") != "snapshot":
+            if event.get("type") in ("gap", "reconnected"):  # after these, the next snapshot is news again
+                self._last.pop(f"{event.get('provider')}/{event.get('profile')}", None)
+            return True
+        import json
+
+        data = event.get("data") or {}
+        digest = json.dumps([data.get("conferences"), data.get("participants")], sort_keys=True, default=str)
+        source = f"{event.get('provider')}/{event.get('profile')}"
+        if self._last.get(source) == digest:
+            return False
+        self._last[source] = digest
+        return True
+
+
 def event_line(event: dict) -> tuple[str, str, str, str, str]:
     """(clock, source, where, type, summary) of one envelope, as `events follow` prints it."""
     from confctl.core.events.printer import summary
@@ -72,8 +95,13 @@ def event_line(event: dict) -> tuple[str, str, str, str, str]:
     where = event.get("conference") or "-"
     if event.get("breakout"):
         where += f"[breakout {str(event['breakout'])[:8]}]"
+    data = event.get("data")
+    if event.get("type") == "snapshot" and isinstance(data, dict):
+        text = f"conferences={len(data.get('conferences') or [])} participants={len(data.get('participants') or [])}"
+    else:
+        text = summary(data)
     return ((event.get("time") or "")[11:23], f"{event.get('provider')}/{event.get('profile')}", where,
-            str(event.get("type")), summary(event.get("data")))
+            str(event.get("type")), text)
 
 
 # verb -> what the outcome line says once done ("muted Bob")
@@ -88,6 +116,17 @@ ASK = {"mute": "Mute", "unmute": "Unmute", "kick": "Disconnect", "spotlight": "S
 
 def who(target: Conference | Participant) -> str:
     return target.name or target.id
+
+
+def question(verb: str, target: Conference | Participant, protected: bool) -> str:
+    """What a confirmation asks: "Disconnect Bob (prod:meet.demo)?", naming a protected profile as such."""
+    if isinstance(target, Participant):
+        text = f"{ASK[verb]} {who(target)} ({target.profile}:{target.conference})"
+    else:
+        text = f"{ASK[verb]} {target.profile}:{target.id}"
+        if target.name not in (None, target.id):
+            text += f" ({target.name})"
+    return text + "?" + (f"\n{target.profile} is a protected profile." if protected else "")
 
 
 def outcome(verb: str, target: Conference | Participant, result: dict) -> str:
