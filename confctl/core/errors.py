@@ -148,6 +148,7 @@ EXIT_MEANINGS: tuple[tuple[int, str], ...] = (
     (9, "an event stream ended and could not be resumed"),
     (10, "declined at a prompt; nothing was sent (without a terminal, or with `--no-input`, confctl does not "
          "ask: exit 2, pass `--yes`)"),
+    (11, "a `confctl wait` condition did not hold before --timeout"),
     (130, "interrupted (Ctrl-C), after cleaning up"),
     (141, "stdout was a pipe whose reader went away (`| head`): nothing on stderr"),
 )
