@@ -74,8 +74,10 @@ def test_meet_demo_maps_onto_the_common_model_every_room_included(conn, px):
     assert (alice.id, alice.role, alice.room, alice.conference) == (ALICE, "chair", None, "meet.demo")
     assert (heidi.id, heidi.role, heidi.room) == (HEIDI, "guest", "Room 1")
     assert heidi.raw["room"] == ROOM_1 and heidi.raw["room_name"] == "Room 1"
+    assert who["Carol"].muted_video is None  # an audio-only call has no video to mute
     for p in people:
-        assert (p.muted_audio, p.muted_video, p.hand_raised, p.presenting) == (False, False, False, False)
+        assert (p.muted_audio, p.hand_raised, p.presenting) == (False, False, False)
+        assert p.muted_video is (None if p.name == "Carol" else False)
         assert p.speaking is None  # not known until a stage event says so
         assert ISO_UTC.fullmatch(p.joined_at)
         assert p.raw["uuid"] == p.id and "display_name" in p.raw

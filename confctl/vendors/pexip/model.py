@@ -50,7 +50,8 @@ def person(profile: str, alias: str, record: dict, room: str = MAIN, room_name: 
         name=record.get("display_name") or record.get("uri") or None,
         role=record.get("role") or None,
         muted_audio=_yes(record.get("is_muted")) if "is_muted" in record else None,
-        muted_video=_yes(record.get("is_video_muted")) if "is_video_muted" in record else None,
+        muted_video=(_yes(record.get("is_video_muted")) if "is_video_muted" in record
+                     and not _yes(record.get("is_audio_only_call")) else None),  # an audio-only call has no video
         speaking=speaking,
         hand_raised=bool(record.get("buzz_time")) if "buzz_time" in record else None,
         presenting=_yes(record.get("is_presenting")) if "is_presenting" in record else None,
@@ -78,7 +79,7 @@ class PexipModel(VendorModel):
         "streaming": "null: the API says only that a participant is a streaming/recording device, not which",
         "role": "`role`: chair or guest",
         "muted_audio": "`is_muted == \"YES\"`",
-        "muted_video": "`is_video_muted`",
+        "muted_video": "`is_video_muted`; null for an audio-only call (`is_audio_only_call == \"YES\"`)",
         "speaking": "`stage` events: `vad >= 50`; null until the first `stage` event of the room",
         "hand_raised": "`buzz_time != 0`",
         "presenting": "`is_presenting == \"YES\"`",
