@@ -21,6 +21,7 @@ BENCHES = {
     "request": ("bench_request.py", [], ["--runs", "8"]),
     "bulk": ("bench_bulk.py", [], ["--items", "30"]),
     "events": ("bench_events.py", [], ["--events", "10000", "--rounds", "1", "--long", "50000"]),
+    "scale": ("bench_scale.py", [], ["--sizes", "10,100", "--seconds", "3"]),
 }
 
 
