@@ -262,3 +262,53 @@ def test_activity_brings_callers_in_and_out_with_their_webhooks():
     events = [d["event"] for d in world.deliveries]
     assert "conference.member.joined" in events and "conference.member.left" in events
     assert {s.uuid for s in world.members_of(MEETING_ROOM)} >= set(CALLER)  # the seeded callers stay
+
+
+# -- the cross-vendor commands on the gateway --------------------------------------------------------------
+@pytest.fixture
+def fleet(home, gw):
+    """The real CLI (in this process) with a `sim-gateway` profile on the simulator, nothing from the environment."""
+    import json
+    import os
+
+    from conftest import InProcessCLI
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFCTL_")}
+    env.update({"CONFCTL_CONFIG_DIR": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+                "CONFCTL_NO_INPUT": "1"})
+    cli = InProcessCLI(env)
+    sim = gw.env()
+    cli("profile", "add", "sim-gateway", "--provider", "gateway", "--url", sim["CONFCTL_GATEWAY_URL"], "--app-id",
+        sim["CONFCTL_GATEWAY_APP_ID"], "--secret-stdin", "--secret-store", "file",
+        input=sim["CONFCTL_GATEWAY_API_KEY"] + "\n", check=0)
+    httpx.post(gw.url + "/gateway/_sim/reset")
+    gw.app.state.requests.clear()
+    cli.json = lambda *args, check=0: json.loads(cli(*args, "-o", "json", check=check).stdout)  # noqa: E731
+    return cli
+
+
+def test_cli_participants_shows_the_meeting(fleet):
+    people = [p for p in fleet.json("participants", "-p", "sim-gateway") if p["conference"] == MEETING_ROOM]
+    assert {p["id"]: (p["name"], p["muted_audio"]) for p in people} == CALLER
+
+
+def test_cli_mute_by_room_name_and_session_prefix_then_already(fleet, gw):
+    first = fleet.json("mute", "sim-gateway:town-hall/tHall-2")
+    assert [(i["target"], i["note"]) for i in first] == [(f"sim-gateway:{MEETING_ROOM}/{UNMUTED[1]}", "muted")]
+    assert members(gw)[UNMUTED[1]]["muted"] is True
+    again = fleet.json("mute", "sim-gateway:town-hall/tHall-2")
+    assert again[0]["note"] == "already muted"
+
+
+def test_cli_mute_all_and_kick(fleet, gw):
+    assert fleet.json("mute-all", "sim-gateway:town-hall")[0]["note"] == "muted 3 of 4"
+    assert all(m["muted"] for m in members(gw).values())
+    assert fleet.json("kick", "sim-gateway:town-hall/tHall-4", "--yes")[0]["note"] == "disconnected"
+    assert UNMUTED[2] not in members(gw)
+
+
+def test_cli_lock_on_the_gateway_is_refused_with_nothing_sent(fleet, gw):
+    gw.app.state.requests.clear()
+    proc = fleet("lock", "sim-gateway:town-hall")
+    assert proc.returncode == 2 and "gateway does not support `lock`" in proc.stderr
+    assert sent(gw) == [] and not any("/api/" in p for m, p in gw.app.state.requests)

@@ -358,3 +358,57 @@ def test_apply_folds_a_real_stream(conn, px):
     assert until(lambda: live.participant(conn.name, "meet.demo", CAROL) is None)
     stop.set()
     events.close()
+
+
+# -- the cross-vendor commands on Pexip ----------------------------------------------------------------------
+@pytest.fixture
+def fleet(home, px):
+    """The real CLI (in this process) with a `sim-pexip` profile on the simulator, nothing from the environment."""
+    import json
+
+    from conftest import InProcessCLI
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFCTL_")}
+    env.update({"CONFCTL_CONFIG_DIR": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+                "CONFCTL_NO_INPUT": "1"})
+    cli = InProcessCLI(env)
+    sim = px.env()
+    cli("profile", "add", "sim-pexip", "--provider", "pexip", "--url", sim["CONFCTL_PEXIP_URL"], "--conference",
+        "meet.demo", "--secret-stdin", "--secret-store", "file", input=sim["CONFCTL_PEXIP_PIN"] + "\n", check=0)
+    httpx.post(px.url + "/pexip/_sim/reset")
+    px.app.state.requests.clear()
+    cli.json = lambda *args, check=0: json.loads(cli(*args, "-o", "json", check=check).stdout)  # noqa: E731
+    return cli
+
+
+def test_cli_participants_lists_every_room(fleet, px):
+    people = {p["name"]: p for p in fleet.json("participants", "-p", "sim-pexip")}
+    assert set(people) == {"Alice", "Bob", "Carol", "Heidi", "Ivan"}
+    assert people["Ivan"]["room"] == "Room 1" and people["Ivan"]["vendor"] == "pexip"
+    assert people["Ivan"]["raw"]["room"] == ROOM_1
+
+
+def test_cli_mute_in_a_breakout_room_then_already(fleet, px):
+    first = fleet.json("mute", "sim-pexip:meet.demo/Ivan")
+    assert [(i["name"], i["note"]) for i in first] == [("Ivan", "muted")]
+    assert sim_person(px, IVAN)[1]["is_muted"] == "YES"
+    again = fleet.json("mute", "sim-pexip:meet.demo/Ivan")
+    assert again[0]["note"] == "already muted" and again[0]["already"] is True
+
+
+def test_cli_conference_verbs(fleet, px):
+    assert fleet.json("lock", "sim-pexip:meet.demo")[0]["note"] == "locked"
+    assert fleet.json("lock", "sim-pexip:meet.demo")[0]["note"] == "already locked"
+    assert sim_state(px)["locked"] is True
+    fleet.json("mute-all", "sim-pexip:meet.demo")
+    people = {p["name"]: p for p in fleet.json("participants", "-p", "sim-pexip")}
+    assert people["Bob"]["muted_audio"] and not people["Alice"]["muted_audio"]
+    fleet.json("unlock", "sim-pexip:meet.demo")
+    assert sim_state(px)["locked"] is False
+
+
+def test_cli_spotlight_and_kick(fleet, px):
+    assert fleet.json("spotlight", "sim-pexip:meet.demo/Bob")[0]["note"] == "spotlighted"
+    assert fleet.json("spotlight", "sim-pexip:meet.demo/Bob")[0]["note"] == "already spotlighted"
+    assert fleet.json("kick", "sim-pexip:meet.demo/Carol", "--yes")[0]["note"] == "disconnected"
+    assert sim_person(px, CAROL) == (None, None)
