@@ -218,3 +218,22 @@ def test_activity_makes_the_demo_room_live(conn):
     assert ("ConferenceStreamUnpublishedEvent", "SCREEN", False) in visit  # stopped
     assert visit[-1][0] == "ConferenceLeftEvent"
     assert live.participant(conn.name, "demo-room", "ep-gina") is None  # left: out of the live model
+
+
+def test_the_live_model_follows_the_active_conferences_when_none_is_named(conn):
+    """`participants --watch` / `top` on an Auvious profile with no conference: the active ones are followed
+    (`events follow` still wants them named)."""
+    from confctl.core.fleet.sources import live_sources
+
+    [(label, factory)] = live_sources([conn.profile])
+    assert label == f"auvious/{conn.name}"
+    stop = threading.Event()
+    events = factory(stop)
+    try:
+        first = next(events)
+        assert first["type"] == "snapshot" and {"demo-room", "demo-room-old"} <= set(first["data"]["covers"])
+        live = next(e for e in events if e["type"].startswith("Conference"))  # demo-room's --activity
+        assert live["conference"] == "demo-room"
+    finally:
+        stop.set()
+        events.close()

@@ -159,6 +159,13 @@ def live_sources(profiles: list, conference: list[str] | None = None) -> list[tu
     streamed = [p for p in kept if models[id(p)].streams]
     polled_profiles = [p for p in kept if not models[id(p)].streams]
     to_streams, to_polled = _split_conferences(polled_profiles, streamed, list(conference or []))
+    if not to_streams:
+        # With no -c, a stream vendor that can list its conferences (Auvious: the active ones) follows the
+        # conferences its snapshot shows when the profile names none (Mind cannot list: still "no conference").
+        for p in streamed:
+            if p.provider.takes_conference and not p.get("conference"):
+                with Connection.open(p) as conn:
+                    to_streams += [f"{p.name}:{c.id}" for c in models[id(p)].conferences(conn)]
     sources: list[tuple[str, object]] = []
     if streamed:
         for label, provider, profile, options in plan(None, [], to_streams, {}, resolved=streamed):
