@@ -836,6 +836,68 @@ def gen_group_man(root: Node, group: Node, version: str) -> str:
 # ---------------------------------------------------------------------------------------------------------
 # Driver
 # ---------------------------------------------------------------------------------------------------------
+MODEL_DOC = "docs/model.md"
+
+
+def _md(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def gen_model() -> str:
+    """docs/model.md: the common schema, the verbs and their capability matrix, and one mapping table per vendor
+    rendered from its VendorModel.mapping."""
+    from confctl.core.fleet.commands import matrix_markdown
+    from confctl.core.fleet.model import (COMMON_MAPPING, CONFERENCE_FIELDS, CONFERENCE_HELP, PARTICIPANT_FIELDS,
+                                          PARTICIPANT_HELP, mapping_of)
+    from confctl.core.registry import PROVIDERS
+
+    out = [f"<!-- {GENERATED} -->", "", "# One view across vendors: the common model", "",
+           "`confctl conferences`, `confctl participants`, `confctl top`, `confctl wait` and the cross-vendor verbs",
+           "see every vendor through one small schema. Each vendor maps its own records onto it; a field the vendor",
+           "cannot know is `null`, never guessed, and `raw` keeps the vendor's record unchanged beside the mapped",
+           "fields (`-o json`, `-o jsonl`, `-o yaml`; tables show the mapped fields).", ""]
+    for title, fields, help_ in (("Conference", CONFERENCE_FIELDS, CONFERENCE_HELP),
+                                 ("Participant", PARTICIPANT_FIELDS, PARTICIPANT_HELP)):
+        out += [f"## {title}", "", "| field | meaning |", "|---|---|"]
+        out += [f"| `{f}` | {_md(help_[f])} |" for f in (*fields, "raw")]
+        out.append("")
+    out += ["## Addressing and filters", "",
+            "A participant is `PROFILE:CONFERENCE/PARTICIPANT`, a conference `PROFILE:CONFERENCE`; CONFERENCE and",
+            "PARTICIPANT are an id, a unique id prefix (4+ characters) or a name (exact, then ignoring case).",
+            "Ambiguous or missing: exit 2 listing the candidates, nothing sent. `confctl participants -o id`",
+            "prints these addresses.", "",
+            "`--where FIELD OP VALUE` (repeatable, all must hold): `==`, `!=`, `>=`, `<=`, `>`, `<` (numbers),",
+            "`~=` (regular expression, searched). `true`, `false`, `null` and numbers are parsed; other values",
+            "are strings, compared exactly. A null field never satisfies `>=`, `<=` or `~=`. An unknown field is",
+            "exit 2 naming the fields.", "",
+            "## Verbs and the capability matrix", "",
+            "Each cell names the endpoint that carries the verb out (`confctl <vendor> endpoints` lists them);",
+            "`per participant (...)` means the conference verb is done as that participant verb on each",
+            "participant whose role is not a host role; `-` means the vendor cannot do it: exit 2 naming the",
+            "vendor, nothing sent. A goal that already holds (muting someone muted) is reported as `already`,",
+            "exit 0. Same table: `confctl capabilities`.", "",
+            matrix_markdown().rstrip("\n"), "",
+            "## How each vendor fills the fields", ""]
+    for name, spec in PROVIDERS.items():
+        model = spec.load_model()
+        if model is None:
+            continue
+        live = ("its event stream keeps the live model current" if model.streams else
+                f"no usable event stream: the live model polls a snapshot every {model.poll_interval:g} s")
+        title = spec.title if spec.title.lower() == name else f"{spec.title} (`{name}`)"
+        out += [f"### {title}", "", f"{spec.title}: {live}. `vendor`, `profile`, `conference` and `raw` are",
+                "filled as for every vendor (its name, the profile's name, the conference's `id`, its record).",
+                "", "| kind | field | how |", "|---|---|---|"]
+        for kind, fields in (("conference", CONFERENCE_FIELDS), ("participant", PARTICIPANT_FIELDS)):
+            for f in fields:
+                if f in COMMON_MAPPING and mapping_of(model.mapping, kind, f) == COMMON_MAPPING[f]:
+                    continue
+                how = mapping_of(model.mapping, kind, f) or "(not stated)"
+                out.append(f"| {kind} | `{f}` | {_md(how)} |")
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
 def render() -> tuple[dict[str, str], dict[str, str]]:
     """{relative path: content} for every generated file, and the groups skipped (name -> reason)."""
     from confctl import __version__
@@ -846,6 +908,7 @@ def render() -> tuple[dict[str, str], dict[str, str]]:
         "completions/_confctl": gen_zsh(root),
         "completions/confctl.fish": gen_fish(root),
         "man/confctl.1": gen_root_man(root, __version__),
+        MODEL_DOC: gen_model(),
     }
     for name, child in root.children.items():
         if child.children:

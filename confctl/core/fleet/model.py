@@ -61,3 +61,42 @@ class Participant:
 
 def names(cls) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
+
+
+# What each common field means (docs/model.md). A vendor's VendorModel.mapping says how it fills each one.
+CONFERENCE_HELP = {
+    "vendor": "the vendor: gateway, pexip, mind, auvious",
+    "profile": "the confctl profile it was read through",
+    "id": "the vendor's id of the conference (what PROFILE:CONFERENCE takes, with its name)",
+    "name": "its display name",
+    "locked": "newcomers are held back (true/false)",
+    "participants": "how many are in it",
+    "recording": "being recorded",
+    "streaming": "being streamed",
+    "raw": "the vendor's own record, unchanged",
+}
+PARTICIPANT_HELP = {
+    "vendor": "the vendor: gateway, pexip, mind, auvious",
+    "profile": "the confctl profile it was read through",
+    "conference": "the id of the conference they are in",
+    "id": "the vendor's id of the participant (what PROFILE:CONFERENCE/PARTICIPANT takes, with the name)",
+    "name": "display name (or the caller's number)",
+    "role": "the vendor's own role word (chair/guest, moderator/attendee, ...)",
+    "muted_audio": "their audio is muted",
+    "muted_video": "their video is muted (or off)",
+    "speaking": "speaking now",
+    "hand_raised": "a raised hand",
+    "presenting": "sharing content",
+    "room": "the breakout room they are in; null in the main room (or when the vendor has none)",
+    "joined_at": "when they joined, ISO 8601 UTC",
+    "raw": "the vendor's own record, unchanged",
+}
+# Filled the same way for every vendor (VendorModel.mapping need not say).
+COMMON_MAPPING = {"vendor": "the vendor's name", "profile": "the profile's name",
+                  "conference": "the conference's `id`", "raw": "the record the fields were read from"}
+
+
+def mapping_of(mapping: dict, kind: str, field_name: str) -> str | None:
+    """How a vendor fills one field of a "conference" or "participant": its mapping's "kind.field" entry, else
+    its plain "field" entry (one phrase for both kinds), else the common rule."""
+    return mapping.get(f"{kind}.{field_name}") or mapping.get(field_name) or COMMON_MAPPING.get(field_name)

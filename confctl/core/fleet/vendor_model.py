@@ -22,7 +22,8 @@ class VendorModel:
     # Does the stream open with the current state (Pexip's opening roster)? If not, a snapshot is taken first.
     stream_opens_with_state: bool = False
     # Common field -> how this vendor fills it, one short phrase (rendered into docs/model.md's mapping table;
-    # "null: ..." says why a field is always None for this vendor).
+    # "null: ..." says why a field is always None for this vendor). Keys: "field" for both a conference's and
+    # a participant's field of that name, or "conference.field" / "participant.field" for one of them.
     mapping: dict[str, str] = {}
 
     def conferences(self, conn: "Connection") -> list[Conference]:
