@@ -14,7 +14,7 @@ import pytest
 
 from confctl.core.errors import UsageError
 from confctl.core.fleet.live import Live
-from confctl.core.fleet.model import CONFERENCE_FIELDS, PARTICIPANT_FIELDS
+from confctl.core.fleet.model import CONFERENCE_FIELDS, PARTICIPANT_FIELDS, mapping_of
 from confctl.vendors.gateway.model import MODEL
 from confctl.vendors.gateway.sim.state import EXAMPLE_ROOM, EXAMPLE_SESSION, MEETING_CALLERS, MEETING_ROOM
 from confctl.vendors.gateway.webhooks import to_event
@@ -90,8 +90,11 @@ def test_every_page_of_rooms_is_read(conn, gw):
 
 
 def test_the_mapping_documents_every_common_field():
-    fields = set(CONFERENCE_FIELDS + PARTICIPANT_FIELDS) - {"vendor", "profile", "conference"}
-    assert fields <= set(MODEL.mapping) and all(MODEL.mapping[f] for f in fields)
+    for kind, fields in (("conference", CONFERENCE_FIELDS), ("participant", PARTICIPANT_FIELDS)):
+        for field in fields:
+            if field not in ("vendor", "profile", "conference"):
+                assert MODEL.mapping.get(f"{kind}.{field}"), (kind, field)
+            assert mapping_of(MODEL.mapping, kind, field)
     assert MODEL.streams is False and MODEL.poll_interval >= 1.0
 
 

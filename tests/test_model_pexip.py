@@ -12,7 +12,7 @@ import pytest
 
 from confctl.core.events import envelope
 from confctl.core.fleet.live import Live
-from confctl.core.fleet.model import CONFERENCE_FIELDS, PARTICIPANT_FIELDS
+from confctl.core.fleet.model import CONFERENCE_FIELDS, PARTICIPANT_FIELDS, mapping_of
 from confctl.vendors.pexip.model import MODEL, iso
 from pexip_support import px, sim_state  # noqa: F401 (px: fixture)
 
@@ -105,9 +105,12 @@ def test_a_conference_named_with_c_is_mapped_too(conn, px):
 
 
 def test_the_mapping_documents_every_common_field():
-    fields = set(CONFERENCE_FIELDS + PARTICIPANT_FIELDS) - {"vendor", "profile", "conference"}
-    assert fields <= set(MODEL.mapping)
-    assert all(MODEL.mapping[f] for f in fields)
+    own = [("conference", f) for f in CONFERENCE_FIELDS] + [("participant", f) for f in PARTICIPANT_FIELDS]
+    for kind, field in own:
+        if field not in ("vendor", "profile", "conference"):
+            assert f"{kind}.{field}" in MODEL.mapping, (kind, field)  # said for this vendor, not left to a default
+        assert mapping_of(MODEL.mapping, kind, field)
+    assert "participant.raw" in MODEL.mapping  # raw carries the room beside the record: said so
 
 
 def test_unix_start_time_becomes_iso_utc():

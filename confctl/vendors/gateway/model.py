@@ -54,21 +54,23 @@ class GatewayModel(VendorModel):
     # shows within a second. Errors (a 429 included) back the polling off.
     poll_interval = 1.0
     mapping = {
-        "id": "`room_id`; the member's session `uuid`",
-        "name": "room `name`; the member's `caller_id` (the caller's number: the API has no display name)",
-        "locked": "null: the API has no room lock",
-        "participants": "the room listing's `members`",
-        "recording": "null: the API reports no recording state",
-        "streaming": "null: the API has no streaming",
-        "role": "null: members have no role",
-        "muted_audio": "the member's `muted`",
-        "muted_video": "null: telephony, audio only",
-        "speaking": "null: not in the API",
-        "hand_raised": "null: not in the API",
-        "presenting": "null: not in the API",
-        "room": "null: no breakout rooms",
-        "joined_at": "the `conference.member.joined` webhook's `timestamp` when it was received; null in polled "
-                     "snapshots (the member listing has no join time)",
+        "conference.id": "`room_id`",
+        "conference.name": "`name`",
+        "conference.locked": "null: the API has no room lock",
+        "conference.participants": "the room's `members` (in a snapshot: the members just listed)",
+        "conference.recording": "null: the API reports no recording state",
+        "conference.streaming": "null: the API has no streaming",
+        "participant.id": "the call session's `uuid`",
+        "participant.name": "`caller_id` (the caller's number: the API has no display name)",
+        "participant.role": "null: members have no role",
+        "participant.muted_audio": "`muted`",
+        "participant.muted_video": "null: telephony, audio only",
+        "participant.speaking": "null: not in the API",
+        "participant.hand_raised": "null: not in the API",
+        "participant.presenting": "null: not in the API",
+        "participant.room": "null: no breakout rooms",
+        "participant.joined_at": "the `conference.member.joined` webhook's `timestamp` when one was received; null in "
+                                 "polled snapshots (the member listing has no join time)",
     }
 
     def conferences(self, conn: "Connection") -> list[Conference]:

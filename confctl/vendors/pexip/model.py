@@ -71,20 +71,26 @@ class PexipModel(VendorModel):
     streams = True
     stream_opens_with_state = True  # participant_sync_begin / create... / sync_end per room when it opens
     mapping = {
-        "id": "the conference alias; the participant `uuid`",
-        "name": "conference: `conference_name` of the token answer; participant: `display_name` (else `uri`)",
-        "locked": "`conference_status.locked` (`conference_update` events)",
-        "participants": "people in every room (breakouts included), confctl's own control participants not counted",
-        "recording": "null: the API says only that a participant is a streaming/recording device, not which",
-        "streaming": "null: the API says only that a participant is a streaming/recording device, not which",
-        "role": "`role`: chair or guest",
-        "muted_audio": "`is_muted == \"YES\"`",
-        "muted_video": "`is_video_muted`; null for an audio-only call (`is_audio_only_call == \"YES\"`)",
-        "speaking": "`stage` events: `vad >= 50`; null until the first `stage` event of the room",
-        "hand_raised": "`buzz_time != 0`",
-        "presenting": "`is_presenting == \"YES\"`",
-        "room": "the breakout room's name (`breakout_name`; its UUID while the name is unknown); null in the main room",
-        "joined_at": "`start_time` (Unix seconds) as ISO 8601 UTC",
+        "conference.id": "the conference alias",
+        "conference.name": "`conference_name` of the token answer",
+        "conference.locked": "`conference_status.locked` (`conference_update` events)",
+        "conference.participants": "people in every room (breakouts included), confctl's own participants not counted",
+        "conference.recording": "null: the API says only that a participant is a streaming/recording device, not which",
+        "conference.streaming": "null: the API says only that a participant is a streaming/recording device, not which",
+        "conference.raw": "`conference_status` (the last `conference_update` in the live model)",
+        "participant.id": "`uuid`",
+        "participant.name": "`display_name` (else `uri`)",
+        "participant.role": "`role`: chair or guest",
+        "participant.muted_audio": "`is_muted == \"YES\"`",
+        "participant.muted_video": "`is_video_muted`; null for an audio-only call (`is_audio_only_call == \"YES\"`)",
+        "participant.speaking": "`stage` events: `vad >= 50`; null until the first `stage` event of the room",
+        "participant.hand_raised": "`buzz_time != 0`",
+        "participant.presenting": "`is_presenting == \"YES\"`",
+        "participant.room": "the breakout room's name (`breakout_name`; its UUID while the name is unknown); null in "
+                            "the main room",
+        "participant.joined_at": "`start_time` (Unix seconds) as ISO 8601 UTC",
+        "participant.raw": "the participant record plus `room` (\"main\" or the breakout UUID) and `room_name`, as "
+                           "`confctl pexip participants -o json` prints it",
     }
 
     # -- snapshots ----------------------------------------------------------------------------------------
