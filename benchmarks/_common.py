@@ -25,10 +25,18 @@ def confctl_cmd() -> list[str]:
     return [str(script)] if script.exists() else [PYTHON, "-m", "confctl"]
 
 
+# One bytecode cache for every process of a benchmark run, confctl's and the baseline's alike.
+PYCACHE = tempfile.mkdtemp(prefix="confctl-bench-pycache-")
+
+
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The current environment without CONFCTL_* / NO_COLOR, with an empty config folder and a keyring that
-    never blocks, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFCTL_") and k != "NO_COLOR"}
+    never blocks, plus `extra`. Bytecode is cached (in a folder of this run, for both sides) even where
+    PYTHONDONTWRITEBYTECODE is set: an installed confctl runs from compiled bytecode, like the libraries the
+    baselines import, and recompiling its sources on every run would be measured as confctl's own time."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("CONFCTL_") and k not in ("NO_COLOR", "PYTHONDONTWRITEBYTECODE")}
+    env["PYTHONPYCACHEPREFIX"] = PYCACHE
     env["CONFCTL_CONFIG_DIR"] = tempfile.mkdtemp(prefix="confctl-bench-")
     env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
     env["CONFCTL_NO_INPUT"] = "1"

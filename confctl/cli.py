@@ -93,18 +93,25 @@ def hoist(args: list[str]) -> list[str]:
 
 def selected_group(args: list[str]) -> str | None:
     """The first command word, skipping global options and their values."""
+    return selected_path(args)[0]
+
+
+def selected_path(args: list[str]) -> tuple[str | None, str | None]:
+    """(the first command word, the word right after it when that is not an option): which group, and which
+    of its branches, the command line runs — the only part of the tree that needs building."""
     i = 0
     while i < len(args):
         arg = args[i]
         if arg == "--":
-            return None
+            return None, None
         if arg.startswith("-"):
             if arg.split("=", 1)[0] in ROOT_VALUED and "=" not in arg:
                 i += 1
             i += 1
             continue
-        return arg
-    return None
+        after = args[i + 1] if i + 1 < len(args) else None
+        return arg, (after if after is not None and not after.startswith("-") else None)
+    return None, None
 
 
 def _root_callback(
@@ -233,9 +240,11 @@ def _placeholder():
     """Stands in for a top-level command that was not selected (never runs: the selected one is built)."""
 
 
-def build_app(load: str | set[str] | None = None) -> typer.Typer:
+def build_app(load: str | set[str] | None = None, branch: str | None = None) -> typer.Typer:
     """The root app. Only the groups named in `load` ("*" for all) are built in full; the others are
-    placeholders carrying their help, so `confctl --help` imports no provider, httpx or keyring."""
+    placeholders carrying their help, so `confctl --help` imports no provider, httpx or keyring. `branch`
+    (with one provider in `load`): the provider's command word on the command line; only that branch of
+    its tree is built (`builder.provider_app`)."""
     import shutil
 
     # Help fills the terminal (click stops at 80 columns by default); subcommands inherit the setting.
@@ -249,7 +258,8 @@ def build_app(load: str | set[str] | None = None) -> typer.Typer:
         if name in wanted:
             from confctl.core.builder import provider_app
 
-            app.add_typer(provider_app(info.load()), name=name, help=info.help)
+            app.add_typer(provider_app(info.load(), branch if isinstance(load, str) else None), name=name,
+                          help=info.help)
         else:
             app.add_typer(typer.Typer(help=info.help), name=name, help=info.help)
     for name, (help_text, module) in GROUPS.items():
@@ -278,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     state.help_requested = asks_for_help(args)
     code = 0
     try:
-        app = build_app(selected_group(args))
+        app = build_app(*selected_path(args))
         result = app(args=args, prog_name="confctl", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except BaseException as exc:  # noqa: BLE001 - the one place that maps everything to an exit code

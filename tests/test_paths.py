@@ -54,10 +54,10 @@ def built():
     cache: dict = {}
     real = cli.build_app
 
-    def build_app(load=None):
-        if load not in cache:
-            cache[load] = typer.main.get_command(real(load))
-        return cache[load]
+    def build_app(load=None, branch=None):
+        if (load, branch) not in cache:
+            cache[load, branch] = typer.main.get_command(real(load, branch))
+        return cache[load, branch]
 
     return build_app
 

@@ -672,7 +672,31 @@ def run_bulk(provider: Provider, ep: Endpoint, values: dict, ids: Iterable[str],
 # ---------------------------------------------------------------------------------------------------------
 # Provider app assembly
 # ---------------------------------------------------------------------------------------------------------
-def provider_app(provider: Provider) -> typer.Typer:
+BUILTIN_COMMANDS = ("events", "endpoints", "api")  # what every provider app has besides its endpoints
+
+
+def _top_word(ep: Endpoint) -> set[str]:
+    """The provider-level command names an endpoint adds (its own path's and its aliases' first words)."""
+    return {ep.command_path[0], *(alias.command[0] for alias in ep.aliases)}
+
+
+def provider_app(provider: Provider, only: str | None = None) -> typer.Typer:
+    """The provider's command tree. With `only` (the command word after the provider on the command line),
+    just that branch is built — the endpoints under it, or the one built-in or registered command — since
+    nothing else can run; an unknown word (a typo) builds everything, so the error and its suggestion are
+    the same. The provider's `registers` (the top-level names its `register()` adds; None: unknown) lets
+    a command of another branch skip importing that code."""
+    registers = getattr(provider, "registers", None)
+    endpoint_words = set().union(*(_top_word(ep) for ep in provider.endpoints)) if provider.endpoints else set()
+    known = endpoint_words | set(BUILTIN_COMMANDS) | set(registers or ())
+    if only is not None and only not in known and registers is not None:
+        only = None
+    if only is not None and registers is None and only not in endpoint_words | set(BUILTIN_COMMANDS):
+        only = None  # maybe a registered command: build everything
+
+    def wanted(word: str) -> bool:
+        return only is None or word == only
+
     app = typer.Typer(help=provider.info.help, no_args_is_help=True, rich_markup_mode=None)
     groups: dict[tuple[str, ...], typer.Typer] = {(): app}
 
@@ -689,23 +713,29 @@ def provider_app(provider: Provider) -> typer.Typer:
     where = declared_in(provider) if state.help_requested else {}
     for ep in provider.endpoints:
         cmd_path = ep.command_path
-        group(cmd_path[:-1]).command(cmd_path[-1], help=ep.help, epilog=_epilog(provider, ep, where.get(id(ep))),
-                                     hidden=ep.hidden)(make_command(provider, ep))
+        if wanted(cmd_path[0]):
+            group(cmd_path[:-1]).command(cmd_path[-1], help=ep.help, epilog=_epilog(provider, ep, where.get(id(ep))),
+                                         hidden=ep.hidden)(make_command(provider, ep))
         for alias in ep.aliases:
-            group(alias.command[:-1]).command(alias.command[-1], help=alias.help or ep.help,
-                                              epilog=_alias_epilog(ep, where.get(id(ep))))(
-                make_command(provider, ep, alias))
-    provider.register(app, group)
-    from confctl.core.events.command import provider_command
+            if wanted(alias.command[0]):
+                group(alias.command[:-1]).command(alias.command[-1], help=alias.help or ep.help,
+                                                  epilog=_alias_epilog(ep, where.get(id(ep))))(
+                    make_command(provider, ep, alias))
+    if only is None or registers is None or only in registers:
+        provider.register(app, group)
+    if wanted("events"):
+        from confctl.core.events.command import provider_command
 
-    app.command("events", help=f"Follow live {provider.name} events (the options of `confctl events follow` "
-                               "that apply to it).")(
-        provider_command(provider.name))
-    app.command("endpoints", help=f"List every {provider.name} endpoint confctl covers, with a runnable example.")(
-        _endpoints_command(provider))
-    app.command("api", help=f"Send a raw request to the {provider.name} API with this profile's auth, retries "
-                            "and output (the escape hatch for endpoints confctl does not know yet).")(
-        _api_command(provider))
+        app.command("events", help=f"Follow live {provider.name} events (the options of `confctl events follow` "
+                                   "that apply to it).")(
+            provider_command(provider.name))
+    if wanted("endpoints"):
+        app.command("endpoints", help=f"List every {provider.name} endpoint confctl covers, with a runnable "
+                                      "example.")(_endpoints_command(provider))
+    if wanted("api"):
+        app.command("api", help=f"Send a raw request to the {provider.name} API with this profile's auth, retries "
+                                "and output (the escape hatch for endpoints confctl does not know yet).")(
+            _api_command(provider))
     return app
 
 

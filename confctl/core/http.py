@@ -43,6 +43,31 @@ RETRY_JITTER = 0.1      # added to Retry-After so that concurrent clients do not
 REFUSED_ATTEMPTS = 3    # connection refused: two quick retries (a restarting server), then exit 7
 
 
+def defer_httpx_cli() -> None:
+    """Before httpx is first imported: keep `import httpx` from importing its own command-line client
+    (httpx._main, which loads click, pygments and rich whenever they are installed: ~60 ms on every confctl
+    process that sends a request). A stand-in takes its place; `httpx.main()`, which confctl never calls,
+    still works through it. Does nothing once httpx is imported."""
+    if "httpx" in sys.modules or "httpx._main" in sys.modules:
+        return
+    import types
+
+    stub = types.ModuleType("httpx._main", "Stand-in for httpx's command-line client, loaded on first use.")
+
+    def main(*args, **kwargs):
+        import importlib
+
+        if sys.modules.get("httpx._main") is stub:
+            del sys.modules["httpx._main"]
+        return importlib.import_module("httpx._main").main(*args, **kwargs)
+
+    stub.main = main
+    sys.modules["httpx._main"] = stub
+
+
+defer_httpx_cli()  # every confctl module imports httpx lazily, after this one
+
+
 class DeadlineExceeded(Exception):
     """The request did not complete within its total deadline (--timeout)."""
 
@@ -363,6 +388,52 @@ def verify_for(profile) -> Any:
     return True
 
 
+_TRUST_CLASS = None
+
+
+def default_trust():
+    """The default CAs as httpx trusts them (SSL_CERT_FILE, else SSL_CERT_DIR, else certifi's bundle), in an
+    SSL context that loads them on its first TLS connection: a session that only speaks plain http (a local
+    gateway, the simulators) never pays the ~25 ms the CA store takes to load."""
+    global _TRUST_CLASS
+    import os
+    import ssl
+
+    if _TRUST_CLASS is None:
+        class DefaultTrust(ssl.SSLContext):
+            _loaded = False
+            _lock = threading.Lock()
+
+            def _load(self) -> None:
+                with self._lock:
+                    if self._loaded:
+                        return
+                    if os.environ.get("SSL_CERT_FILE"):
+                        self.load_verify_locations(cafile=os.environ["SSL_CERT_FILE"])
+                    elif os.environ.get("SSL_CERT_DIR"):
+                        self.load_verify_locations(capath=os.environ["SSL_CERT_DIR"])
+                    else:
+                        import certifi
+
+                        self.load_verify_locations(cafile=certifi.where())
+                    self._loaded = True
+
+            def wrap_socket(self, *args, **kwargs):
+                self._load()
+                return super().wrap_socket(*args, **kwargs)
+
+            def wrap_bio(self, *args, **kwargs):
+                self._load()
+                return super().wrap_bio(*args, **kwargs)
+
+        _TRUST_CLASS = DefaultTrust
+    context = _TRUST_CLASS(ssl.PROTOCOL_TLS_CLIENT)  # verifies certificates and host names
+    keylog = os.environ.get("SSLKEYLOGFILE")
+    if keylog and not sys.flags.ignore_environment:
+        context.keylog_filename = keylog  # as ssl.create_default_context does
+    return context
+
+
 def ssl_context_for(profile):
     """`verify_for` as an SSL context, for a connection not made by httpx (the Mind WebSocket): the same CAs
     the HTTP layer trusts, including SSL_CERT_FILE/SSL_CERT_DIR when no bundle is given."""
@@ -525,7 +596,7 @@ class Session:
             self._client_timeout = self.timeout
             self._client = bound_by_deadline(httpx.Client(
                 timeout=self._client_timeout,
-                verify=self._verify,
+                verify=default_trust() if self._verify is True else self._verify,
                 headers={"User-Agent": USER_AGENT},
                 follow_redirects=False,
                 trust_env=True,

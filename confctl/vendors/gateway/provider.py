@@ -32,6 +32,7 @@ class Gateway(Provider):
         "session": "Call sessions: join a room, leave, mute, unmute (in bulk).",
         "webhooks": "Receive the gateway's webhooks locally as events.",
     }
+    registers = ("webhooks",)  # what register() adds: any other command skips importing webhooks.py
 
     def check(self, session, profile):
         page = session.json(session.request("GET", "/api/v1/conferences", params={"limit": 1})) or {}
