@@ -119,6 +119,7 @@ def name_matches(person, name: str) -> bool:
 class SourceState:
     ready: bool = False
     roster_done: bool = False  # an opening roster's main room ended (its breakouts may follow)
+    opening: bool = False  # an opening roster has begun
     last_time: float | None = None  # the last opening item: its envelope time, and when it arrived
     last_wall: float = 0.0
 
@@ -164,8 +165,8 @@ class Waiter:
                 elif opening:
                     if etype.endswith("sync_end") and not event.get("breakout"):
                         src.roster_done = True
-                    src.last_time, src.last_wall = when, self.clock()
-                elif src.last_wall == 0.0:
+                    src.opening, src.last_time, src.last_wall = True, when, self.clock()
+                elif not src.opening:
                     src.ready = True  # a stream that opens with no state of its own: nothing more to wait for
                 elif src.roster_done and when is not None and src.last_time is not None \
                         and when - src.last_time >= SETTLE:
