@@ -265,7 +265,8 @@ def test_a_recorded_stream_replays_to_the_same_bytes(pexip_only, sim, tmp_path):
 
 def test_the_vendor_events_command_records_too(pexip_only, sim, tmp_path):
     rec = tmp_path / "rec.jsonl"
-    pexip_only("pexip", "events", "--record", str(rec), "--timeout", "1.5", "-o", "jsonl", check=0)
+    pexip_only("pexip", "events", "--record", str(rec), "--until", "participant_sync_end", "--timeout", "10",
+               "-o", "jsonl", check=0)
     types = [json.loads(line)["type"] for line in rec.read_text().splitlines()]
     assert types[0] == "participant_sync_begin" and "participant_sync_end" in types
 
