@@ -889,7 +889,7 @@ def gen_model() -> str:
                 "filled as for every vendor (its name, the profile's name, the conference's `id`, its record).",
                 "", "| kind | field | how |", "|---|---|---|"]
         for kind, fields in (("conference", CONFERENCE_FIELDS), ("participant", PARTICIPANT_FIELDS)):
-            for f in fields:
+            for f in (*fields, "raw"):  # raw too, where a vendor says more than "its record"
                 if f in COMMON_MAPPING and mapping_of(model.mapping, kind, f) == COMMON_MAPPING[f]:
                     continue
                 how = mapping_of(model.mapping, kind, f) or "(not stated)"
