@@ -75,7 +75,8 @@ class MindModel(VendorModel):
         "conference.name": "`name`",
         "conference.locked": "null: the API has no lock",
         "conference.participants": "how many participants are `online`",
-        "conference.recording": "`recording.started`",
+        "conference.recording": "`recording.started` (Mind does not notify the application of its own changes: "
+                                "one made through confctl shows at the next snapshot)",
         "conference.streaming": "any streaming `alive` (null when the token may not list streamings)",
         "participant.id": "`id`; only participants with `online: true` are listed (an offline one has not "
                           "joined yet or has left)",
