@@ -14,8 +14,8 @@ trap cleanup EXIT
 run() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-echo "== starting the simulators (confctl sim serve) =="
-confctl sim serve --port 0 --env-file "$work/sim.env" >/dev/null 2>"$work/sim.log" &
+echo "== starting the simulators (confctl sim serve --meeting: a live meeting on every vendor) =="
+confctl sim serve --port 0 --meeting --env-file "$work/sim.env" >/dev/null 2>"$work/sim.log" &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/sim.env" ] && break; sleep 0.1; done
 [ -s "$work/sim.env" ] || { cat "$work/sim.log"; echo "simulator did not start" >&2; exit 1; }
@@ -50,7 +50,7 @@ sleep 0.6
 printf '\n\033[1m== the webhooks that arrived meanwhile, as events (confctl events follow) ==\033[0m\n'
 cat "$work/events.log"
 
-for part in scripts/demo-pexip.sh scripts/demo-mind.sh scripts/demo-auvious.sh; do
+for part in scripts/demo-pexip.sh scripts/demo-mind.sh scripts/demo-auvious.sh scripts/demo-fleet.sh; do
   if [ -f "$part" ]; then
     # shellcheck disable=SC1090
     source "$part"
