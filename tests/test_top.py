@@ -156,11 +156,11 @@ def test_model_changes_update_cells_in_place():
                 bob = engine.live.participant("sim-pexip", "meet.demo", "u-bob")
                 bob.speaking, bob.hand_raised = True, True
                 engine.live.version += 1
-            await until(pilot, lambda: rows(app, "participants")[1][2] == "speaking")
-            assert rows(app, "participants")[1][5] == "raised"
+            await until(pilot, lambda: rows(app, "participants")[1][2] == "yes")
+            assert rows(app, "participants")[1][5] == "up"
             src.put(snapshot(people=PEOPLE[:2], locked=True))  # Carol left, the conference got locked
             await until(pilot, lambda: len(rows(app, "participants")) == 2)
-            assert rows(app, "conferences")[0][3:] == ["2", "locked"]
+            assert rows(app, "conferences")[0][3:] == ["2", "yes"]
     run(go())
 
 

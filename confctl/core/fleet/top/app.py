@@ -21,8 +21,9 @@ from confctl.core.fleet.top.engine import Engine
 
 HEALTH_STYLE = {"connected": "green", "polling": "cyan", "connecting": "yellow", "reconnected": "yellow",
                 "reconnecting": "yellow", "gap": "red bold", "ended": "red"}
-CELL_STYLE = {"muted": "red", "speaking": "green bold", "raised": "yellow bold", "presenting": "magenta",
-              "locked": "yellow", "?": "dim"}
+CELL_STYLE = {("mic", "muted"): "red", ("cam", "off"): "red", ("talk", "yes"): "green bold",
+              ("hand", "up"): "yellow bold", ("share", "yes"): "magenta", ("lock", "yes"): "yellow"}
+NARROW = 130  # below this many columns the conferences pane drops its vendor column (the title names it)
 EVENT_STYLE = {"reconnected": "yellow", "gap": "red bold", "snapshot": "dim"}
 # (key, what it does) for `?`; the bindings below carry the same words for the footer
 KEYS = (
@@ -39,8 +40,16 @@ KEYS = (
 )
 
 
-def _cell(value: str) -> Text | str:
-    style = CELL_STYLE.get(value)
+# Without colour (NO_COLOR, --color never) Textual greys every colour, which can all but hide a red word on a
+# dark background: emphasis is bold there instead.
+PLAIN = {"red": "bold", "red bold": "bold", "green bold": "bold", "yellow bold": "bold", "yellow": "", "magenta": "",
+         "green": "", "cyan": "", "dim": "", "": ""}
+
+
+def _cell(column: str, value: str, plain: bool = False) -> Text | str:
+    style = "dim" if value == "?" else CELL_STYLE.get((column, value))
+    if plain and style:
+        style = PLAIN.get(style, "")
     return Text(value, style=style) if style else value
 
 
@@ -48,25 +57,32 @@ def _key(parts: tuple) -> str:
     return "\x1f".join(parts)
 
 
-def sync_table(table: DataTable, rows: list[tuple[tuple, tuple]]) -> None:
+def sync_table(table: DataTable, columns: tuple[str, ...], rows: list[tuple[tuple, tuple]],
+               plain: bool = False) -> None:
     """Show `rows` ([(key, cells)]) in `table`, changing only what changed and keeping the selection on the
-    same row (by key) when rows come and go."""
+    same row (by key) when rows come and go. Column widths are measured here and set explicitly (DataTable's
+    own auto-width is worked out later, on idle, and a cell drawn before that stays cut short)."""
+    from rich.cells import cell_len
+
     keys = [_key(k) for k, _ in rows]
+    widths = [max([cell_len(name)] + [cell_len(cells[i]) for _, cells in rows]) for i, name in enumerate(columns)]
     current = [r.key.value for r in table.ordered_rows]
-    if current == keys:
-        columns = [c.key for c in table.ordered_columns]
+    same_columns = [(str(c.key.value), c.width) for c in table.ordered_columns] == list(zip(columns, widths))
+    if same_columns and current == keys:
         for key, (_, cells) in zip(keys, rows):
-            old = table.get_row(key)
-            for column, before, after in zip(columns, old, cells):
-                after = _cell(after)
+            for column, before, after in zip(columns, table.get_row(key), cells):
+                after = _cell(column, after, plain)
                 if before != after:
-                    table.update_cell(key, column, after, update_width=True)
+                    table.update_cell(key, column, after)
         return
     selected = current[table.cursor_row] if 0 <= table.cursor_row < len(current) else None
     row = table.cursor_row
-    table.clear()
+    table.clear(columns=not same_columns)
+    if not same_columns:
+        for name, width in zip(columns, widths):
+            table.add_column(name, width=width, key=name)
     for key, (_, cells) in zip(keys, rows):
-        table.add_row(*(_cell(c) for c in cells), key=key)
+        table.add_row(*(_cell(n, c, plain) for n, c in zip(columns, cells)), key=key)
     if keys:
         table.move_cursor(row=keys.index(selected) if selected in keys else min(max(row, 0), len(keys) - 1),
                           animate=False)
@@ -121,8 +137,8 @@ class TopApp(App):
     CSS = """
     #health { height: auto; padding: 0 1; background: $boost; }
     #main { height: 1fr; }
-    #conferences { width: 2fr; height: 100%; border: round $primary 50%; }
-    #participants { width: 3fr; height: 100%; border: round $primary 50%; }
+    #conferences { width: auto; max-width: 50%; height: 100%; border: round $primary 50%; }
+    #participants { width: 1fr; height: 100%; border: round $primary 50%; }
     #conferences:focus-within, #participants:focus-within { border: round $accent; }
     #events { height: 9; border: round $primary 30%; overflow-x: hidden; }
     #outcome { height: 1; padding: 0 1; }
@@ -175,13 +191,8 @@ class TopApp(App):
         self.health_bar = self.query_one("#health", Static)
         self.outcome_line = self.query_one("#outcome", Static)
         self.filter_box = self.query_one("#filter", Input)
-        for name in view.CONFERENCE_COLUMNS:
-            confs.add_column(name, key=name)
         confs.border_title = "Conferences"
-        people = self.people_table
-        for name in view.PARTICIPANT_COLUMNS:
-            people.add_column(name, key=name)
-        people.border_title = "Participants"
+        self.people_table.border_title = "Participants"
         self.log_view.border_title = "Events"
         confs.focus()
         self.engine.start()
@@ -199,7 +210,7 @@ class TopApp(App):
                 continue
             clock, source, where, etype, summary = view.event_line(event)
             line = Text.assemble((clock, "dim"), "  ", source, "  ", where, "  ",
-                                 (etype, EVENT_STYLE.get(etype, "cyan")), "  ", summary)
+                                 (etype, self.style(EVENT_STYLE.get(etype, "cyan"))), "  ", summary)
             log.write(line)
         version = self.engine.live.version
         if version == self._version:
@@ -208,29 +219,36 @@ class TopApp(App):
         self.draw_health()
         confs = view.conferences(self.engine.live)
         table = self.confs_table
-        sync_table(table, [(c.key, view.conference_row(c)) for c in confs])
+        if self.size.width < NARROW:  # the participants' title names the vendor instead
+            sync_table(table, view.CONFERENCE_COLUMNS[1:], [(c.key, view.conference_row(c)[1:]) for c in confs],
+                       self.no_color)
+        else:
+            sync_table(table, view.CONFERENCE_COLUMNS, [(c.key, view.conference_row(c)) for c in confs],
+                       self.no_color)
         self.selected = self.conference_key()
         self.draw_participants()
 
     def draw_health(self) -> None:
         parts: list = [(self.banner or "confctl top", "bold")]
         for source, state, detail in view.health(self.engine.live, self.engine.streamed):
-            parts += ["   ", ("● ", HEALTH_STYLE.get(state, "")), f"{source} ",
-                      (state, HEALTH_STYLE.get(state, "")), (f" ({detail})" if detail else "", "dim")]
+            style = self.style(HEALTH_STYLE.get(state, ""))
+            parts += ["   ", ("● ", style), f"{source} ", (state, style), (f" ({detail})" if detail else "", "dim")]
         if self.engine.error:
-            parts += ["   ", (f"events stopped: {self.engine.error}", "red")]
+            parts += ["   ", (f"events stopped: {self.engine.error}", self.style("red"))]
         elif self.engine.finished and not self.quitting:
-            parts += ["   ", ("every stream has ended", "yellow")]
+            parts += ["   ", ("every stream has ended", self.style("yellow bold"))]
         self.health_bar.update(Text.assemble(*parts))
 
     def draw_participants(self) -> None:
         people = view.participants(self.engine.live, self.selected, self.filter_text)
         table = self.people_table
-        sync_table(table, [(p.key, view.participant_row(p)) for p in people])
+        sync_table(table, view.PARTICIPANT_COLUMNS, [(p.key, view.participant_row(p)) for p in people],
+                   self.no_color)
         title = "Participants"
         if self.selected:
             conf = self.engine.live.conferences.get(self.selected)
-            title += f" — {self.selected[0]}:{(conf.name if conf and conf.name else self.selected[1])}"
+            vendor = f"{conf.vendor} " if conf else ""
+            title += f" — {vendor}{self.selected[0]}:{(conf.name if conf and conf.name else self.selected[1])}"
         if self.filter_text:
             title += f"  (filter: {self.filter_text})"
         table.border_title = Content(title)  # plain: names are never read as markup
@@ -241,6 +259,11 @@ class TopApp(App):
             return None
         key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
         return tuple(key.split("\x1f"))  # type: ignore[return-value]
+
+    def on_resize(self, event) -> None:
+        if self.engine.thread is not None:  # mounted (a first Resize comes before on_mount)
+            self._version = -1  # redraw: the column set depends on the width
+            self.redraw()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "conferences":
@@ -284,8 +307,11 @@ class TopApp(App):
         return self.engine.live.participant(*key.split("\x1f"))
 
     # -- actions ------------------------------------------------------------------------------------------------
+    def style(self, style: str) -> str:
+        return PLAIN.get(style, "") if self.no_color else style
+
     def say(self, text: str, style: str = "") -> None:
-        self.outcome_line.update(Text(text, style=style))
+        self.outcome_line.update(Text(text, style=self.style(style)))
 
     def action_verb(self, verb: str) -> None:
         target: Conference | Participant | None

@@ -132,4 +132,24 @@ class Engine:
         if perform is None:
             from confctl.core.fleet.verbs import perform
         conn = self.connections.get(self.profiles.get(target.profile) or target.profile)
-        return perform(conn, verb, target)
+        outcome = perform(conn, verb, target)
+        if self._perform is None and not outcome.get("already") and not outcome.get("dry_run"):
+            self._reread(conn, target)
+        return outcome
+
+    def _reread(self, conn, target: Conference | Participant) -> None:
+        """A vendor whose stream does not report this client's own changes (Mind): re-read the target's
+        conference into the live model, so the screen shows what the action did."""
+        from confctl.core.registry import PROVIDERS
+
+        spec = PROVIDERS.get(target.vendor)
+        model = spec.load_model() if spec is not None else None
+        if model is None or model.own_changes_streamed:
+            return
+        from confctl.core.fleet.sources import snapshot_event
+
+        conference = target.id if isinstance(target, Conference) else target.conference
+        try:
+            self.live.apply(snapshot_event(conn, (conference,)))
+        except ConfctlError:
+            pass  # the action itself succeeded; only the screen lags behind until the next re-read

@@ -6,8 +6,9 @@ from __future__ import annotations
 from confctl.core.fleet.live import Live
 from confctl.core.fleet.model import Conference, Participant
 
-CONFERENCE_COLUMNS = ("vendor", "profile", "conference", "people", "locked")
-PARTICIPANT_COLUMNS = ("name", "role", "speaking", "audio", "video", "hand", "presenting", "room")
+# Terse headers and words (k9s-like), so both panes fit 100 columns; docs/top.md explains each.
+CONFERENCE_COLUMNS = ("vendor", "profile", "conference", "#", "lock")
+PARTICIPANT_COLUMNS = ("name", "role", "talk", "mic", "cam", "hand", "share", "room")
 
 
 def flag(value: bool | None, yes: str, no: str = "") -> str:
@@ -31,7 +32,7 @@ def conferences(live: Live) -> list[Conference]:
 
 def conference_row(conf: Conference) -> tuple[str, ...]:
     count = "?" if conf.participants is None else str(conf.participants)
-    return (conf.vendor, conf.profile, conf.name or conf.id, count, flag(conf.locked, "locked"))
+    return (conf.vendor, conf.profile, conf.name or conf.id, count, flag(conf.locked, "yes"))
 
 
 def matches(person: Participant, text: str) -> bool:
@@ -48,9 +49,9 @@ def participants(live: Live, conference: tuple[str, str] | None, text: str = "")
 
 
 def participant_row(person: Participant) -> tuple[str, ...]:
-    return (person.name or person.id, person.role or "", flag(person.speaking, "speaking"),
-            flag(person.muted_audio, "muted", "on"), flag(person.muted_video, "muted", "on"),
-            flag(person.hand_raised, "raised"), flag(person.presenting, "presenting"), person.room or "")
+    return (person.name or person.id, person.role or "", flag(person.speaking, "yes"),
+            flag(person.muted_audio, "muted", "on"), flag(person.muted_video, "off", "on"),
+            flag(person.hand_raised, "up"), flag(person.presenting, "yes"), person.room or "")
 
 
 def health(live: Live, streamed: set[str] = frozenset()) -> list[tuple[str, str, str]]:
