@@ -249,3 +249,21 @@ def test_activity_makes_the_demo_meeting_live(conn, sim):
                for s in seen)
     assert ("participant.updated", "Grace", False, None) in seen  # Grace left: out of the live model
     assert any(s[0] == "participant.updated" and s[1] == "Bob" for s in seen)
+
+
+def test_top_rereads_a_mind_conference_after_acting_as_mind_does_not_notify_it(conn, sim):
+    """Mind sends no notification for the application's own changes: after a kick, `top`'s live model re-reads
+    the conference, so the kicked participant leaves the screen."""
+    from confctl.core.fleet.sources import snapshot_event
+    from confctl.core.fleet.top.engine import Engine
+    from confctl.core.fleet.verbs import Connections
+
+    conf, ids = meeting(sim)
+    live = Live()
+    live.apply(snapshot_event(conn, (conf,)))
+    bob = live.participant(conn.name, conf, ids["Bob"])
+    with Connections([conn.profile]) as connections:
+        engine = Engine(live, [], profiles={conn.name: conn.profile}, connections=connections)
+        assert engine.perform("kick", bob)["note"] == "disconnected"
+    assert live.participant(conn.name, conf, ids["Bob"]) is None
+    assert live.conferences[(conn.name, conf)].participants == 2

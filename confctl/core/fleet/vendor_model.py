@@ -21,6 +21,9 @@ class VendorModel:
     poll_interval: float = 2.0
     # Does the stream open with the current state (Pexip's opening roster)? If not, a snapshot is taken first.
     stream_opens_with_state: bool = False
+    # Does the stream report the changes this client makes (a verb's effect)? Mind does not notify the
+    # application of its own changes: after a verb, `top` re-reads the target's conference instead.
+    own_changes_streamed: bool = True
     # Common field -> how this vendor fills it, one short phrase (rendered into docs/model.md's mapping table;
     # "null: ..." says why a field is always None for this vendor). Keys: "field" for both a conference's and
     # a participant's field of that name, or "conference.field" / "participant.field" for one of them.

@@ -70,6 +70,7 @@ def conference_of(profile: str, record: dict, people: int | None) -> Conference:
 class MindModel(VendorModel):
     streams = True  # one WebSocket of notifications per conference (events.py)
     stream_opens_with_state = False  # the socket sends changes only: the live model reads a snapshot first
+    own_changes_streamed = False  # "no notification is sent for a change made by the application itself"
     mapping = {
         "conference.id": "the conference id",
         "conference.name": "`name`",
