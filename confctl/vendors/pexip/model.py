@@ -118,16 +118,14 @@ class PexipModel(VendorModel):
         from .roster import everyone
 
         session = conn.ensure_session()
-        memo = getattr(session, "_model_people", {})
-        hit = memo.get(conference)
+        hit = session.rosters.get(("model", conference, "people"))  # cached beside the name look-ups' rosters
         if hit is not None and time.monotonic() - hit[0] < FRESH:
             return list(hit[1])
         _forget(session)
         people, _view = everyone(session, conference)
         found = [person(conn.name, conference, p, p.get("room") or MAIN, p.get("room_name"))
                  for p in people if not _control(p)]
-        memo[conference] = (time.monotonic(), found)
-        session._model_people = memo
+        session.rosters[("model", conference, "people")] = (time.monotonic(), found)
         return list(found)
 
     def snapshot(self, conn: "Connection", conferences: tuple[str, ...] = ()):
@@ -238,9 +236,9 @@ def _ensure_conference(live: "Live", profile: str, alias: str) -> Conference:
 
 
 def _forget(session) -> None:
-    """Rosters cached for one command's name look-ups: a long-lived connection must not act on stale ones."""
+    """Rosters cached for name look-ups (and our own listing): a long-lived connection must not act on stale
+    ones."""
     session.rosters.clear()
-    getattr(session, "_model_people", {}).clear()
 
 
 MODEL = PexipModel()
