@@ -295,3 +295,15 @@ def test_ctrl_c_exits_130_after_releasing_the_token(proc_cli, sim):
     _, err = child.communicate(timeout=20)
     assert child.returncode == 130, err
     assert pexip_state(sim)["tokens"] == 0
+
+
+def test_wait_over_every_vendor_at_once(cli, sim):
+    """The environment's profile of each vendor (all named "env"); Auvious names no conference, so it follows
+    the active ones its listing shows — and only it does (not Pexip or Mind, whose profiles share the name)."""
+    httpx.post(sim.url + "/pexip/_sim/reset")
+    proc = cli("wait", "--for", "left:Nobody", "-o", "json", "--timeout", "30", check=0)
+    report = json.loads(proc.stdout)
+    where = {(p["vendor"], p["conference"]) for p in report["participants"]}
+    assert ("pexip", "meet.demo") in where and any(v == "auvious" for v, _ in where)
+    assert {v for v, _ in where} >= {"pexip", "auvious", "gateway"}
+    assert not [c for v, c in where if v == "pexip" and c != "meet.demo"]

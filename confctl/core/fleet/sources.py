@@ -164,8 +164,10 @@ def live_sources(profiles: list, conference: list[str] | None = None) -> list[tu
         # conferences its snapshot shows when the profile names none (Mind cannot list: still "no conference").
         for p in streamed:
             if p.provider.takes_conference and not p.get("conference"):
+                # Environment-only profiles are all named "env": PROVIDER:ID says which one is meant.
+                prefix = p.name if sum(q.name == p.name for q in kept) == 1 else p.provider.name
                 with Connection.open(p) as conn:
-                    to_streams += [f"{p.name}:{c.id}" for c in models[id(p)].conferences(conn)]
+                    to_streams += [f"{prefix}:{c.id}" for c in models[id(p)].conferences(conn)]
     sources: list[tuple[str, object]] = []
     if streamed:
         for label, provider, profile, options in plan(None, [], to_streams, {}, resolved=streamed):
