@@ -255,3 +255,39 @@ def test_capabilities_json_agrees_with_the_specs(fleet):
     assert pairs == set(_supported())
     table = fleet("capabilities", "-o", "table", "--color", "never", check=0).stdout
     assert "pexip.participant.mute" in table and "verb" in table.splitlines()[0]
+
+
+# -- participants --watch ------------------------------------------------------------------------------------
+def _envelope(vendor, profile, etype, data, conference=None, second=0):
+    return {"time": f"2026-12-01T10:00:{second:02d}.000Z", "provider": vendor, "profile": profile,
+            "conference": conference, "type": etype, "id": None, "data": data}
+
+
+def test_watch_replay_feeds_the_roster_as_live_events_would(fleet, tmp_path):
+    bob = {"uuid": "65b4af2f-657a-4081-98a8-b17667628ce3", "display_name": "Bob", "role": "guest", "is_muted": "NO"}
+    ann = {"uuid": "11111111-2222-4333-8444-555555555555", "display_name": "Ann", "role": "guest", "is_muted": "YES"}
+    snapshot = {"conferences": [{"vendor": "gateway", "profile": "gw", "id": "room-1", "name": "town-hall"}],
+                "participants": [{"vendor": "gateway", "profile": "gw", "conference": "room-1", "id": "s-1",
+                                  "name": "+15550100", "muted_audio": False}], "covers": ["room-1"]}
+    events = [_envelope("gateway", "gw", "snapshot", snapshot),
+              _envelope("pexip", "px", "participant_create", bob, "meet.demo", 1),
+              _envelope("pexip", "px", "participant_create", ann, "meet.demo", 2),
+              _envelope("pexip", "px", "participant_update", {**bob, "is_muted": "YES"}, "meet.demo", 3),
+              _envelope("pexip", "px", "participant_delete", {"uuid": ann["uuid"]}, "meet.demo", 4)]
+    rec = tmp_path / "meeting.jsonl"
+    rec.write_text("".join(json.dumps(e) + "\n" for e in events))
+    proc = fleet("participants", "--watch", "--replay", str(rec), "--speed", "max", "-o", "json", check=0)
+    people = {(p["vendor"], p["name"]): p for p in json.loads(proc.stdout)}
+    assert set(people) == {("gateway", "+15550100"), ("pexip", "Bob")}
+    assert people[("pexip", "Bob")]["muted_audio"] is True and people[("pexip", "Bob")]["raw"]["is_muted"] == "YES"
+    only = fleet("participants", "--watch", "--replay", str(rec), "--speed", "max", "--where", "vendor==pexip",
+                 "-o", "id", check=0).stdout.split()
+    assert only == ["px:meet.demo/65b4af2f-657a-4081-98a8-b17667628ce3"]
+    assert fleet("participants", "--replay", str(rec)).returncode == 2  # --replay goes with --watch
+    assert fleet("participants", "--watch", "--replay", str(tmp_path / "missing.jsonl")).returncode == 2
+
+
+def test_watch_without_a_terminal_prints_the_roster_when_it_ends(fleet):
+    proc = fleet("participants", "--watch", "-p", "sim-gateway", "--timeout", "1.5", "-o", "json", check=0)
+    people = json.loads(proc.stdout)
+    assert GW_SESSION in {p["id"] for p in people} and {p["vendor"] for p in people} == {"gateway"}

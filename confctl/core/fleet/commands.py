@@ -282,9 +282,8 @@ def _watch(all_profiles, conference, keep, replay, speed, timeout) -> None:
     if not tty:
         try:
             run(sources, Feeder(), timeout=timeout, stop=stop)
-        except KeyboardInterrupt:
-            pass
-        show(rows(), PARTICIPANT_COLUMNS)
+        finally:  # Ctrl-C too (exit 130): the roster as it was when the run ended
+            show(rows(), PARTICIPANT_COLUMNS)
         return
     from rich.live import Live as RichLive
 
@@ -293,37 +292,37 @@ def _watch(all_profiles, conference, keep, replay, speed, timeout) -> None:
 
     with RichLive(get_renderable=render, console=output.console(), refresh_per_second=4, transient=False,
                   screen=False):
-        try:
-            run(sources, Feeder(), timeout=timeout, stop=stop)
-        except KeyboardInterrupt:
-            pass
+        run(sources, Feeder(), timeout=timeout, stop=stop)
 
 
 def _rich_table(people: list[Participant], live):
-    """The --watch table: the same columns and cells as `participants`, cut to the terminal's width, with the
-    stream health of each source as its caption."""
+    """The --watch table: the columns and cells of `participants`, fitted to the terminal as every confctl
+    table is (low-value columns dropped first, ids, names and rooms kept whole; -o wide keeps all), with each
+    source's stream health as its caption."""
     import shutil
 
+    from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
 
-    from confctl.core.output import _cell
+    from confctl.core.output import _allocate, _cell, _fit
 
-    width = shutil.get_terminal_size().columns
     cols = list(PARTICIPANT_COLUMNS)
-    if output.fmt() != "wide":  # narrow terminals: drop the lowest-value columns first
-        for col in ("joined_at", "profile", "presenting", "hand_raised", "muted_video", "role", "speaking"):
-            if sum(max(len(c), 6) + 3 for c in cols) <= width:
-                break
-            cols.remove(col)
+    cells = [{c: _cell(row.get(c), c) for c in cols} for row in map(_row, people)]
+    widths = {c: max([cell_len(c)] + [cell_len(r[c]) for r in cells]) for c in cols}
+    room = shutil.get_terminal_size().columns
+    if output.fmt() != "wide":
+        cols = _fit(cols, widths, room, "id")
+    fitted = _allocate(cols, widths, room, "id")
     health = "  ".join(f"{src}: {h.state}" for src, h in sorted(live.health.items())) or "connecting..."
-    t = Table(show_edge=False, header_style="bold", caption=f"{len(people)} participants   {health}",
-              caption_justify="left")
+    hidden = [c for c in PARTICIPANT_COLUMNS if c not in cols]
+    caption = f"{len(people)} participants   {health}" + (f"\n(hidden at this width: {', '.join(hidden)}; "
+                                                             "-o wide shows all)" if hidden else "")
+    t = Table(show_edge=False, header_style="bold", caption=caption, caption_justify="left")
     for c in cols:
-        t.add_column(c, overflow="ellipsis", no_wrap=True)
-    for p in people:
-        row = _row(p)
-        t.add_row(*(Text(_cell(row.get(c), c)) for c in cols))
+        t.add_column(c, overflow="ellipsis", no_wrap=True, width=fitted[c])
+    for r in cells:
+        t.add_row(*(Text(r[c]) for c in cols))
     return t
 
 
