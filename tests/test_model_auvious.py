@@ -8,7 +8,6 @@ import re
 import threading
 import uuid
 
-import httpx
 import pytest
 
 from confctl.core.events import envelope
