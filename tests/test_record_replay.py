@@ -74,12 +74,13 @@ def test_secrets_are_masked_in_the_file(tmp_path):
         payload = {"token": "abc123456", "pin": "1234", "participant_token": "ptok-999999",
                    "client_secret": "cs-777777", "nested": [{"access_token": "at-888888"}],
                    "url": "https://rec.example/file.mp4?access_token=zzz999&x=1",
-                   "note": "echo of s3cr3t-session-token here", "display_name": "Alice"}
+                   "note": "echo of s3cr3t-session-token here", "display_name": "Alice",
+                   "resource": {"id": "p1", "token": "mind-participant-token-1"}}  # a Mind notification
         with record.Recorder(Printer("jsonl", stream=io.StringIO()), str(path)) as rec:
             rec.wanted(env(1, data=payload))
         text = path.read_text()
         for secret in ("abc123456", "1234", "ptok-999999", "cs-777777", "at-888888", "zzz999",
-                       "s3cr3t-session-token"):
+                       "s3cr3t-session-token", "mind-participant-token-1"):
             assert secret not in text, secret
         assert "Alice" in text and "x=1" in text
     finally:

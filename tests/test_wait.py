@@ -206,8 +206,9 @@ def recording(tmp_path, events) -> str:
 
 
 def test_wait_over_a_replayed_recording(cli, tmp_path):
+    bob = {**person("Bob"), "raw": {"name": "Bob", "token": "p-secret-123456"}}  # a raw record with a secret
     rec = recording(tmp_path, [snapshot([person("Alice")]), event("conference.play.finished"),
-                               snapshot([person("Alice"), person("Bob")], time_="2026-12-01T10:00:02.000Z")])
+                               snapshot([person("Alice"), bob], time_="2026-12-01T10:00:02.000Z")])
     ok = cli("wait", "--replay", rec, "--speed", "max", "--for", "participants>=2", "--for",
              "event:conference.play.*")
     assert ok.returncode == 0, ok.stderr
@@ -217,6 +218,7 @@ def test_wait_over_a_replayed_recording(cli, tmp_path):
     data = cli("wait", "--replay", rec, "--speed", "max", "--for", "joined:Bob", "-o", "json")
     report = json.loads(data.stdout)
     assert report["satisfied"] is True and [p["name"] for p in report["participants"]] == ["Alice", "Bob"]
+    assert '"token": "<redacted>"' in data.stdout and "p-secret-123456" not in data.stdout
     other = cli("wait", "--replay", rec, "--speed", "max", "-p", "lab", "--for", "joined:Alice")
     assert other.returncode == 11  # -p keeps only that profile's envelopes
 

@@ -368,7 +368,9 @@ def _print_report(waiter: Waiter) -> None:
     from confctl.core.state import state
 
     if (state.output or os.environ.get("CONFCTL_OUTPUT")) and output.fmt() in ("json", "jsonl", "yaml"):
-        output.emit(waiter.report())
+        from confctl.core.events.record import clean
+
+        output.emit(clean(waiter.report()))  # raw records can hold secrets (a Mind participant's token)
 
 
 def _sigterm_as_interrupt() -> None:
