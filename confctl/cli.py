@@ -1,18 +1,25 @@
 """The root command: global options, lazy registration of command groups, and the one place that turns
-exceptions into exit codes (DESIGN §3, §5)."""
+exceptions into exit codes (DESIGN §3, §5).
+
+Typer and the vendor registry are imported when the command tree is first built (`_load_tree`), not when this
+module is: `confctl --help` is answered from a cache of its own text when nothing it is made of has changed
+(`cached_root_help`), and then imports neither.
+"""
 
 from __future__ import annotations
 
 import importlib
 import sys
 from enum import Enum
-from typing import Annotated, Optional
-
-import typer
+from typing import TYPE_CHECKING, Annotated, Optional
 
 from confctl import __version__
-from confctl.core.registry import PROVIDERS
 from confctl.core.state import reset, state
+
+if TYPE_CHECKING:  # bound at run time by _load_tree (Typer resolves the annotations below against it)
+    import typer
+
+    from confctl.core.registry import PROVIDERS
 
 # Top-level groups that are not providers: name -> (help, module exposing `app`).
 GROUPS = {
@@ -139,6 +146,8 @@ def _root_callback(
                                                      show_default=False, metavar="FILE")] = None,
     version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False,
 ):
+    import typer
+
     if version:
         print(f"confctl {__version__}")
         raise typer.Exit(0)
@@ -208,8 +217,8 @@ def completion(shell: Annotated[Shell, typer.Argument(help="bash, zsh or fish", 
     sys.stdout.write(path.read_text(encoding="utf-8"))
 
 
-# The manual pages: confctl(1) and one per provider or group (confctl-gateway(1), ...).
-Topic = Enum("Topic", {name: name for name in ("confctl", *PROVIDERS, *GROUPS)}, type=str)
+# The manual pages: confctl(1) and one per provider or group (confctl-gateway(1), ...). `Topic`, the enum of
+# them, is made by _load_tree.
 
 
 def man(topic: Annotated[Optional[Topic], typer.Argument(
@@ -222,6 +231,8 @@ def man(topic: Annotated[Optional[Topic], typer.Argument(
     page = "confctl" if topic is None or topic.value == "confctl" else f"confctl-{topic.value}"
     path = _generated(f"man/man1/{page}.1", f"man/{page}.1")
     if sys.stdout.isatty() and shutil.which("man"):
+        import typer
+
         raise typer.Exit(subprocess.call(["man", "-l", str(path)]))
     sys.stdout.write(path.read_text(encoding="utf-8"))
 
@@ -233,7 +244,26 @@ def _root_help() -> str:
     return f"confctl — one command line for {listed} conferences."
 
 
-ROOT_HELP = _root_help()
+def _load_tree() -> None:
+    """Bind what building the tree needs as this module's globals: typer, the vendor registry, the man-page
+    topics and the root help line (the annotations above are resolved against them)."""
+    if "Topic" in globals():
+        return
+    import typer
+
+    from confctl.core.registry import PROVIDERS
+
+    globals().update(typer=typer, PROVIDERS=PROVIDERS)
+    globals()["Topic"] = Enum("Topic", {name: name for name in ("confctl", *PROVIDERS, *GROUPS)}, type=str)
+    globals()["ROOT_HELP"] = _root_help()
+
+
+def __getattr__(name: str):
+    """`confctl.cli.PROVIDERS`, `.Topic`, `.ROOT_HELP`, `.typer`, as before the lazy import."""
+    if name in ("typer", "PROVIDERS", "Topic", "ROOT_HELP"):
+        _load_tree()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _placeholder():
@@ -245,13 +275,16 @@ def build_app(load: str | set[str] | None = None, branch: str | None = None) -> 
     placeholders carrying their help, so `confctl --help` imports no provider, httpx or keyring. `branch`
     (with one provider in `load`): the provider's command word on the command line; only that branch of
     its tree is built (`builder.provider_app`)."""
-    import shutil
+    _load_tree()
+    import typer
+
+    from confctl.core.registry import PROVIDERS
 
     # Help fills the terminal (click stops at 80 columns by default); subcommands inherit the setting.
     app = typer.Typer(name="confctl", add_completion=False, rich_markup_mode=None,
                       pretty_exceptions_enable=False,
                       context_settings={"help_option_names": ["-h", "--help"],
-                                        "max_content_width": shutil.get_terminal_size().columns})
+                                        "max_content_width": terminal_columns()})
     app.callback(invoke_without_command=True, help=ROOT_HELP)(_root_callback)
     wanted = set(PROVIDERS) | set(GROUPS) | set(COMMANDS) if load == "*" else ({load} if isinstance(load, str) else (load or set()))
     for name, info in PROVIDERS.items():
@@ -280,16 +313,143 @@ def build_app(load: str | set[str] | None = None, branch: str | None = None) -> 
     return app
 
 
+# ---------------------------------------------------------------------------------------------------------
+# `confctl --help` from a cache of its own text
+# ---------------------------------------------------------------------------------------------------------
+ROOT_HELP_ARGS = (["--help"], ["-h"])
+
+
+def terminal_columns() -> int:
+    """The width help is wrapped to: what shutil.get_terminal_size() reports (COLUMNS, else the terminal
+    on stdout, else 80), without importing shutil."""
+    import os
+
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+def _help_cache_file() -> str | None:
+    """Where the root help is cached: the config folder's cache/ when CONFCTL_CONFIG_DIR names it; else the
+    user cache folder on Linux ($XDG_CACHE_HOME or ~/.cache, as platformdirs says, without importing it);
+    elsewhere nowhere (the help is built every time)."""
+    import os
+
+    override = os.environ.get("CONFCTL_CONFIG_DIR")
+    if override:
+        return os.path.join(override, "cache", "root-help.txt")
+    if sys.platform.startswith("linux"):
+        base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.expanduser("~/.cache")
+        return os.path.join(base, "confctl", "root-help.txt")
+    return None
+
+
+def help_signature(package: str | None = None) -> str:
+    """Everything the root help is made of, as one line: confctl's version, the interpreter, the width, the
+    installed Typer, and the path, size and modification time of every source file of the package (the
+    vendors' specs included). Any change to one of them is a different signature: the cached text is never
+    served stale."""
+    import os
+    from importlib.util import find_spec
+
+    root = package or os.path.dirname(os.path.abspath(__file__))
+    typer_spec = find_spec("typer")
+    typer_file = typer_spec.origin if typer_spec is not None else ""
+    typer_stat = os.stat(typer_file) if typer_file else None
+    parts = [__version__, sys.version, sys.executable, str(terminal_columns()),
+             f"{typer_file}:{typer_stat.st_mtime_ns if typer_stat else 0}"]
+    folders = [root]
+    files = []
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        folders.append(entry.path)
+                elif entry.name.endswith(".py"):
+                    st = entry.stat()
+                    files.append(f"{entry.path[len(root):]}:{st.st_size}:{st.st_mtime_ns}")
+    return "|".join(parts + sorted(files)).replace("\n", " ")
+
+
+def cached_root_help() -> str | None:
+    """The cached `confctl --help` text when its signature still matches, else None."""
+    path = _help_cache_file()
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            stored = fh.readline().rstrip("\n")
+            text = fh.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if text and stored == help_signature() else None
+
+
+def store_root_help(text: str) -> None:
+    """Cache the root help under its signature (a private file, written atomically); never an error."""
+    path = _help_cache_file()
+    if path is None or not text:
+        return
+    try:
+        from pathlib import Path
+
+        from confctl.core.cachefile import ensure_dir, write_private
+
+        target = Path(path)
+        ensure_dir(target.parent)
+        write_private(target, (help_signature() + "\n" + text).encode("utf-8"))
+    except Exception:  # noqa: BLE001 - a cache that cannot be written is only slower
+        pass
+
+
+def _write_out(text: str) -> int:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return broken_pipe()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run, then map the outcome to an exit code (DESIGN §5). Returns the code when called with
     argv (tests), exits otherwise."""
     args = hoist(list(sys.argv[1:] if argv is None else argv))
+    root_help = args in ROOT_HELP_ARGS
+    if root_help:
+        text = cached_root_help()
+        if text is not None:
+            code = _write_out(text)
+            if argv is None:
+                sys.exit(code)
+            return code
     reset()
     state.help_requested = asks_for_help(args)
     code = 0
     try:
         app = build_app(*selected_path(args))
-        result = app(args=args, prog_name="confctl", standalone_mode=False)
+        if root_help:  # kept, to answer the next `confctl --help` from the cache
+            import contextlib
+            import io
+
+            captured = io.StringIO()
+            try:
+                with contextlib.redirect_stdout(captured):
+                    result = app(args=args, prog_name="confctl", standalone_mode=False)
+            finally:
+                sys.stdout.write(captured.getvalue())
+            if result in (0, None):
+                store_root_help(captured.getvalue())
+        else:
+            result = app(args=args, prog_name="confctl", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except BaseException as exc:  # noqa: BLE001 - the one place that maps everything to an exit code
         code = handle(exc)
@@ -321,6 +481,8 @@ def broken_pipe() -> int:
 
 
 def handle(exc: BaseException) -> int:
+    import typer
+
     from confctl.core import output
     from confctl.core.errors import ConfctlError, exit_code_for
 

@@ -63,8 +63,8 @@ def test_help_imports_no_vendor_implementation_httpx_or_keyring():
     assert code == 0
     assert [m for m in modules if m.split(".")[0] in ("httpx", "keyring")] == []
     vendor_modules = {m for m in modules if m.startswith("confctl.vendors.")}
-    assert vendor_modules == {"confctl.vendors.gateway", "confctl.vendors.pexip", "confctl.vendors.mind",
-                              "confctl.vendors.auvious"}  # the four specs, nothing else
+    assert vendor_modules <= {"confctl.vendors.gateway", "confctl.vendors.pexip", "confctl.vendors.mind",
+                              "confctl.vendors.auvious"}  # the four specs at most (none: from the help cache)
 
 
 def test_the_registry_discovers_the_vendors_from_their_specs():
