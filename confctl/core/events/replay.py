@@ -162,7 +162,13 @@ def source(path: str, *, speed: float | str | None = 1.0, since: str | None = No
                     return
                 if not line.strip():
                     continue
-                event = _envelope(line, f"{path}:{number}")
+                if not line.endswith("\n"):
+                    try:  # the end of a file still being recorded: a line may be half written
+                        event = _envelope(line, f"{path}:{number}")
+                    except UsageError:
+                        return
+                else:
+                    event = _envelope(line, f"{path}:{number}")
                 if not wanted(event):
                     continue
                 when = parse_time(event.get("time"))

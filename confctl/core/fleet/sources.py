@@ -34,11 +34,7 @@ def profiles_for(names: list[str], all_profiles: bool = False) -> list:
     from confctl.core.events.command import _targets
 
     data = config.load()
-    if all_profiles:
-        if names:
-            from confctl.core.errors import UsageError
-
-            raise UsageError("--all-profiles and --profile: give one or the other")
+    if all_profiles:  # every configured profile (any -p given is among them)
         names = list(data["profiles"])
         if not names:
             raise config.ConfigError("no profiles configured", hint="`confctl profile add` creates one")
