@@ -92,7 +92,8 @@ class MindModel(VendorModel):
         "participant.presenting": "`secondaryMedia.video` sent by a moderator or presenter (the roles whose "
                                   "secondary media appears in the conference)",
         "participant.room": "null: Mind has no breakout rooms",
-        "participant.joined_at": "null: the API gives no join time",
+        "participant.joined_at": "the time of the notification that brought them online, when one was received; "
+                                 "null in snapshots (the API gives no join time)",
     }
 
     # -- reading --------------------------------------------------------------------------------------------
@@ -153,7 +154,13 @@ class MindModel(VendorModel):
             if change == "deleted" or (change in ("created", "updated") and not is_in(data)):
                 live.remove_participant(profile, conf_id, str(data.get("id")))
             elif change in ("created", "updated"):
-                live.upsert_participant(participant_of(profile, conf_id, data))
+                person = participant_of(profile, conf_id, data)
+                known = live.participant(profile, conf_id, person.id)
+                if known is not None:
+                    person.joined_at = known.joined_at
+                elif not event.get("resynced"):  # a re-read after a reconnect is not the moment they joined
+                    person.joined_at = event.get("time")  # the notification that brought them online
+                live.upsert_participant(person)
         elif kind == "conference":
             if change in ("deleted", "ended"):
                 live.remove_conference(profile, conf_id)
