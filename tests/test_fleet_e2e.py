@@ -291,3 +291,15 @@ def test_watch_without_a_terminal_prints_the_roster_when_it_ends(fleet):
     proc = fleet("participants", "--watch", "-p", "sim-gateway", "--timeout", "1.5", "-o", "json", check=0)
     people = json.loads(proc.stdout)
     assert GW_SESSION in {p["id"] for p in people} and {p["vendor"] for p in people} == {"gateway"}
+
+
+def test_a_protected_profile_asks_before_any_verb(fleet, fsim):
+    fleet("profile", "add", "prod-pexip", "--provider", "pexip", "--url", f"{fsim.url}/pexip", "--conference",
+          "meet.demo", "--protected", "--secret-stdin", "--secret-store", "file",
+          input=fsim.env()["CONFCTL_PEXIP_PIN"] + "\n", check=0)
+    fsim.app.state.requests.clear()
+    refused = fleet("mute", "prod-pexip:meet.demo/Bob", f"sim-gateway:{GW_ROOM}/tHall-2")
+    assert refused.returncode == 2 and "protected" in refused.stderr and "prod-pexip" in refused.stderr
+    assert not [r for r in sent(fsim) if r[1].endswith("/mute")]  # neither target: nothing was sent
+    done = fleet("mute", "-y", "prod-pexip:meet.demo/Bob", "-o", "json", check=0)
+    assert json.loads(done.stdout)[0]["note"] == "muted"
