@@ -324,3 +324,107 @@ def test_textual_is_imported_only_by_top():
             "print([m for m in sys.modules if m.split('.')[0] == 'textual'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def pexip_event(etype, data, time=None):
+    return envelope.make("pexip", "sim-pexip", etype, data, conference="meet.demo", time=time)
+
+
+def pexip_record(uuid, name, role, muted="NO", **more):
+    return {"uuid": uuid, "display_name": name, "role": role, "is_muted": muted, "is_video_muted": "NO",
+            "buzz_time": 0, "is_presenting": "NO", "service_type": "conference", **more}
+
+
+def test_pexip_events_fold_through_its_vendor_model():
+    engine, src, _, _ = make_engine()
+
+    async def go():
+        app = TopApp(engine)
+        async with app.run_test(size=(160, 45)) as pilot:
+            for event in (pexip_event("participant_sync_begin", {}),
+                          pexip_event("participant_create", pexip_record("u-alice", "Alice", "chair")),
+                          pexip_event("participant_create", pexip_record("u-bob", "Bob", "guest")),
+                          pexip_event("participant_sync_end", {}),
+                          pexip_event("conference_update", {"locked": False})):
+                src.put(event)
+            await until(pilot, lambda: len(rows(app, "participants")) == 2)
+            src.put(pexip_event("participant_update", pexip_record("u-bob", "Bob", "guest", "YES", buzz_time=5)))
+            src.put(pexip_event("stage", [{"stage_index": 0, "participant_uuid": "u-bob", "vad": 100}]))
+            await until(pilot, lambda: rows(app, "participants")[1][2] == "yes")
+            assert rows(app, "participants")[1] == ["Bob", "guest", "yes", "muted", "on", "up", "", ""]
+            src.put(pexip_event("participant_delete", {"uuid": "u-alice"}))
+            await until(pilot, lambda: [r[0] for r in rows(app, "participants")] == ["Bob"])
+            assert rows(app, "conferences")[0][3] == "1"
+            await pilot.press("q")
+    run(go())
+
+
+def test_replay_drives_the_cockpit_and_keys_are_off(tmp_path):
+    import json
+
+    from confctl.core.fleet.top.command import _replay_engine
+
+    recording = tmp_path / "meeting.jsonl"
+    events = [pexip_event("participant_sync_begin", {}, "2026-12-01T10:00:00.000Z"),
+              pexip_event("participant_create", pexip_record("u-alice", "Alice", "chair"), "2026-12-01T10:00:00.000Z"),
+              pexip_event("participant_sync_end", {}, "2026-12-01T10:00:00.000Z"),
+              pexip_event("participant_create", pexip_record("u-dave", "Dave", "guest"), "2026-12-01T10:00:30.000Z"),
+              pexip_event("conference_update", {"locked": True}, "2026-12-01T10:01:00.000Z")]
+    recording.write_text("".join(json.dumps(e) + "\n" for e in events))
+    engine, banner = _replay_engine(str(recording), "max", None, False)
+    assert "replay" in banner and "max speed" in banner
+
+    async def go():
+        app = TopApp(engine, banner=banner)
+        async with app.run_test(size=(160, 45)) as pilot:
+            await until(pilot, lambda: "replay finished" in text_of(app, "#health"))
+            assert rows(app, "conferences") == [["pexip", "sim-pexip", "meet.demo", "2", "yes"]]
+            assert [r[0] for r in rows(app, "participants")] == ["Alice", "Dave"]
+            await pilot.press("tab", "m")
+            await until(pilot, lambda: "keys act on live meetings only" in text_of(app, "#outcome"))
+            await pilot.press("q")
+    run(go())
+
+
+def _on_a_terminal(*args, stdout_too=True, home):
+    """Run the real CLI with stdin and stderr (and stdout unless told otherwise) on a pseudo-terminal; returns
+    (exit code, what the terminal showed, what a piped stdout got)."""
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "confctl", *args], stdin=slave, stderr=slave,
+                                stdout=slave if stdout_too else subprocess.PIPE,
+                                env={**os.environ, "CONFCTL_CONFIG_DIR": str(home)})
+        out = proc.stdout.read().decode() if proc.stdout else ""
+        code = proc.wait(timeout=60)
+    finally:
+        os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+        if len(chunk) < 65536:
+            break
+    os.close(master)
+    return code, shown.decode(errors="replace"), out
+
+
+def test_top_refuses_when_stdout_alone_is_piped(tmp_path):
+    code, shown, out = _on_a_terminal("top", stdout_too=False, home=tmp_path)
+    assert code == 2 and out == ""
+    assert "needs a terminal (stdout is not one)" in shown and "participants --watch" in shown
+
+
+def test_bad_options_are_refused_before_the_screen_opens(tmp_path):
+    code, shown, _ = _on_a_terminal("top", "--speed", "2", home=tmp_path)
+    assert code == 2 and "--speed applies only with --replay" in shown
+    code, shown, _ = _on_a_terminal("top", "--replay", str(tmp_path / "missing.jsonl"), home=tmp_path)
+    assert code == 2 and "no such recording" in shown
+    code, shown, _ = _on_a_terminal("top", "-p", "nope", home=tmp_path)
+    assert code == 2 and "no profile named 'nope'" in shown

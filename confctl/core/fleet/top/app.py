@@ -236,7 +236,7 @@ class TopApp(App):
         if self.engine.error:
             parts += ["   ", (f"events stopped: {self.engine.error}", self.style("red"))]
         elif self.engine.finished and not self.quitting:
-            parts += ["   ", ("every stream has ended", self.style("yellow bold"))]
+            parts += ["   ", (self.engine.finished_note, self.style("yellow bold"))]
         self.health_bar.update(Text.assemble(*parts))
 
     def draw_participants(self) -> None:

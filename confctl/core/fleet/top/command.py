@@ -85,6 +85,7 @@ def _replay_engine(path: str, speed: str | None, since: str | None, chose_profil
         raise UsageError("--replay plays what was recorded: it takes no -p/-c/--all-profiles")
     factory = replay.source(path, speed=speed if speed is not None else 1.0, since=since)
     shown = "max speed" if speed is not None and speed.strip().lower() == "max" else f"{speed or 1}x"
-    engine = Engine(Live(), [("replay", factory)], announce=False, ended_note="finished",
+    engine = Engine(Live(), [("replay", factory)], announce=False, ended_note=None,
+                    finished_note="replay finished",
                     why_no_actions="replay: keys act on live meetings only")
     return engine, f"confctl top — replay {path} ({shown})"

@@ -40,7 +40,8 @@ class Engine:
     def __init__(self, live: Live, sources: list, *, profiles: dict | None = None, connections=None,
                  streamed: set[str] = frozenset(), perform: Callable | None = None,
                  supported: Callable[[str, str], bool] = _supported, why_no_actions: str = "",
-                 announce: bool = True, ended_note: str = "stream ended"):
+                 announce: bool = True, ended_note: str | None = "stream ended",
+                 finished_note: str = "every stream has ended"):
         self.live = live
         self.sources = sources
         self.profiles = profiles or {}
@@ -50,7 +51,8 @@ class Engine:
         self.supported = supported
         self.why_no_actions = why_no_actions or "no connection to act through"
         self.announce = announce  # show each source as "connecting" until its first envelope
-        self.ended_note = ended_note
+        self.ended_note = ended_note  # a source's health once it ended by itself (None: leave it as it was)
+        self.finished_note = finished_note  # what the screen says once every source has ended
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
         self.error: str | None = None  # why the runner ended, when it failed
@@ -79,7 +81,7 @@ class Engine:
                 except Exception as exc:  # noqa: BLE001 - shown on screen, never a traceback over the UI
                     self._ended(label, f"unexpected error: {type(exc).__name__}: {exc}")
                 else:
-                    if not stop.is_set():
+                    if not stop.is_set() and self.ended_note:
                         self._ended(label, self.ended_note)
             return gen()
         return guarded
