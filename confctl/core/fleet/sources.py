@@ -10,8 +10,8 @@ gateway) follows every conference it can see unless `-c PROFILE:ID` / `-c PROVID
 
 Polling (`polled`): one snapshot every `interval` seconds, counted from the start of the previous one but never
 sooner than that snapshot took (a slow server is not hit back to back); an error is reported once as a `gap`
-record and doubles the pause (up to a minute; a 429's Retry-After is honoured when longer), recovery is a
-`reconnected` record followed by the fresh snapshot. Errors that cannot heal by waiting (credentials, usage)
+record and doubles the pause (up to a minute), recovery is a `reconnected` record followed by the fresh
+snapshot. A 429 is first retried by the HTTP layer as it honours Retry-After (within --max-wait). Errors that cannot heal by waiting (credentials, usage)
 end the source: the command exits with their code.
 """
 
@@ -58,15 +58,6 @@ def _fatal(exc) -> bool:
     return isinstance(exc, (AuthError, UsageError))
 
 
-def _retry_after(exc) -> float:
-    detail = getattr(exc, "detail", None)
-    value = detail.get("retry_after") if isinstance(detail, dict) else None
-    try:
-        return float(value) if value is not None else 0.0
-    except (TypeError, ValueError):
-        return 0.0
-
-
 def polled(conn, conferences: tuple[str, ...], stop, interval: float, *, clock=time.monotonic,
            wait: Callable[[float], object] | None = None) -> Iterator[dict]:
     """Snapshots every `interval` seconds until `stop` (see the module docstring for the pacing and backoff).
@@ -88,7 +79,7 @@ def polled(conn, conferences: tuple[str, ...], stop, interval: float, *, clock=t
                     yield envelope.gap(conn.vendor, conn.name, reason=exc.message, polling=True)
                     backoff = interval
                 failing = True
-                backoff = min(max(backoff * 2, _retry_after(exc)), MAX_BACKOFF)
+                backoff = min(backoff * 2, MAX_BACKOFF)
                 delay = backoff
             else:
                 if failing:
