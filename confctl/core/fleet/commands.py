@@ -25,9 +25,17 @@ ConfOpt = Annotated[Optional[list[str]], typer.Option(
     "--conference", "-c", metavar="[PROFILE:]CONF",
     help="only this conference (id or name); PROFILE:CONF (or VENDOR:CONF) for one profile (repeatable)",
     show_default=False)]
-WhereOpt = Annotated[Optional[list[str]], typer.Option(
-    "--where", "-w", metavar="EXPR", show_default=False,
-    help="filter: FIELD==VALUE, !=, >=, <=, ~= (regex); true/false/null parsed; repeatable, all must hold")]
+
+
+def _where_opt(fields: tuple[str, ...]):
+    return Annotated[Optional[list[str]], typer.Option(
+        "--where", "-w", metavar="EXPR", show_default=False,
+        help="filter: FIELD==VALUE, !=, >=, <=, ~= (regex); true/false/null parsed; repeatable, all must "
+             f"hold. Fields: {', '.join(fields)}")]
+
+
+WhereOpt = _where_opt(PARTICIPANT_FIELDS)
+ConferenceWhereOpt = _where_opt(CONFERENCE_FIELDS)
 TargetsArg = Annotated[Optional[list[str]], typer.Argument(
     metavar="[TARGET]...", show_default=False,
     help="PROFILE:CONFERENCE/PARTICIPANT or PROFILE:CONFERENCE (ids, unique id prefixes or names)")]
@@ -193,7 +201,7 @@ def show(items: list, columns: tuple[str, ...]) -> None:
     output.emit([i.to_dict() for i in items], id_field="id")
 
 
-def conferences(all_profiles: AllOpt = False, conference: ConfOpt = None, where: WhereOpt = None) -> None:
+def conferences(all_profiles: AllOpt = False, conference: ConfOpt = None, where: ConferenceWhereOpt = None) -> None:
     """Every profile's conferences in the common model (docs/model.md)."""
     from confctl.core.fleet.verbs import Connections
     from confctl.core.fleet.where import compile_all
@@ -457,9 +465,16 @@ def _resolve(conns, addresses, profiles, wanted, kind: str, keep) -> list:
 
 
 def _verb_command(verb: str, doc: str):
-    def command(targets: TargetsArg = None, all_profiles: AllOpt = False, conference: ConfOpt = None,
-                where: WhereOpt = None, concurrency: ConcurrencyOpt = 8) -> None:
-        run_verb(verb, targets, all_profiles, conference, where, concurrency)
+    from confctl.core.fleet.verbs import VERBS
+
+    if VERBS[verb][0] == "participant":
+        def command(targets: TargetsArg = None, all_profiles: AllOpt = False, conference: ConfOpt = None,
+                    where: WhereOpt = None, concurrency: ConcurrencyOpt = 8) -> None:
+            run_verb(verb, targets, all_profiles, conference, where, concurrency)
+    else:
+        def command(targets: TargetsArg = None, all_profiles: AllOpt = False, conference: ConfOpt = None,
+                    where: ConferenceWhereOpt = None, concurrency: ConcurrencyOpt = 8) -> None:
+            run_verb(verb, targets, all_profiles, conference, where, concurrency)
 
     command.__name__ = verb.replace("-", "_")
     command.__doc__ = doc
