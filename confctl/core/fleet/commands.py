@@ -76,7 +76,13 @@ def select(all_profiles: bool, conference: list[str] | None, extra: list[str] = 
     by_profile = [p for p, _ in named if p in known]
     if not names and not all_profiles and (extra or (by_profile and not plain)):
         names = list(dict.fromkeys([*extra, *by_profile]))  # only what the targets / -c name
-    profiles = profiles_for(names, all_profiles)
+    try:
+        profiles = profiles_for(names, all_profiles)
+    except UsageError as exc:
+        if exc.message != "no profile to follow":
+            raise
+        raise UsageError("no profile given and no default profile", hint="pass -p PROFILE (repeatable) or "
+                         "--all-profiles, or set a default profile with `confctl profile use NAME`") from None
     chosen = {p.name for p in profiles}
     for name in dict.fromkeys([*extra, *by_profile]):
         if name not in chosen:
