@@ -88,7 +88,7 @@ class Sim:
         return response.json()
 
     def status(self) -> dict:
-        return self.http.get(self.url + "/_sim/load").json()
+        return self.http.get(self.url + "/_sim/load", params={"prefix": "load"}).json()
 
     def __exit__(self, *exc):
         self.http.close()

@@ -458,11 +458,12 @@ class PexipHub:
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=32))
         self._poke = asyncio.Event()
         self.keepalive = asyncio.ensure_future(self._keepalive())
+        self.watch = asyncio.ensure_future(self._watch())
         for alias in self.aliases:
             self.tasks[alias] = asyncio.ensure_future(self._conference(alias))
 
     async def shutdown(self) -> None:
-        tasks = [*self.tasks.values(), self.keepalive]
+        tasks = [*self.tasks.values(), self.keepalive, self.watch]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)  # each closes its stream
@@ -516,9 +517,23 @@ class PexipHub:
             self._busy.discard(alias)
         if wait is not None:
             self._push(alias, wait)
-        elif lease.failure is not None and alias in self.tasks:
-            self.tasks[alias].cancel()  # its stream may be quiet: end it now, with the lease's failure
+        else:
+            self._failed(alias)
+
+    def _failed(self, alias: str) -> None:
+        lease = self.session.leases.get(alias)
+        task = self.tasks.get(alias)
+        if lease is not None and lease.failure is not None and task is not None and not task.done():
+            task.cancel()  # its stream may be quiet: end it now, with the lease's failure (exit 3)
             self.queue.fail(alias, lease.failure)
+
+    async def _watch(self) -> None:
+        """A lease can also fail outside the scheduler (a refused refresh on use): look twice a second."""
+        while True:
+            await asyncio.sleep(0.5)
+            for alias, lease in list(self.session.leases.items()):
+                if lease.failure is not None:
+                    self._failed(alias)
 
     # -- one conference -----------------------------------------------------------------------------------
     async def _open(self, alias: str):

@@ -6,7 +6,7 @@ tests (not part of the Pexip API, no auth).
         are kept) and sets the event flow: `rate` participant_update events per second in all, spread
         round-robin over the load conferences that have a stream open. Each carries `sim_sent_at` (the
         server's time.time() when it queued the event), so a client can measure its delay. rate 0 stops it.
-    GET /_sim/load
+    GET /_sim/load[?prefix=load]
         {"conferences": N, "tokens": tokens held on load conferences, "streams": open event streams on them,
          "sent": events sent since the flow started}
 """
@@ -36,8 +36,8 @@ class Load:
         self.credit = 0.0
         self.cursor = 0
 
-    def aliases(self, sim: PexipState) -> list[str]:
-        head = self.prefix + "."
+    def aliases(self, sim: PexipState, prefix: str | None = None) -> list[str]:
+        head = (prefix or self.prefix) + "."
         return [a for a in sim.conferences if a.startswith(head)]
 
     async def flow(self, sim: PexipState) -> None:
@@ -72,7 +72,7 @@ async def control(request: Request):
     sim: PexipState = request.app.state.sim
     load = _load(sim)
     if request.method == "GET":
-        aliases = set(load.aliases(sim))
+        aliases = set(load.aliases(sim, request.query_params.get("prefix")))
         return JSONResponse({"conferences": len(aliases),
                              "tokens": sum(1 for t in sim.tokens.values() if t.alias in aliases),
                              "streams": sum(len(sim.conferences[a].subscribers) for a in aliases),
