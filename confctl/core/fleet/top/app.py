@@ -390,7 +390,15 @@ class TopApp(App):
 
 
 def run(engine: Engine, *, banner: str = "", yes: bool = False) -> None:
-    """Run the cockpit until q / Ctrl-C; the engine is closed whatever ends it."""
+    """Run the cockpit until q / Ctrl-C; the engine is closed whatever ends it (`kill` too: SIGTERM ends it as
+    Ctrl-C would, so the tokens are released)."""
+    import signal
+
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        def interrupt(signum, frame):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, interrupt)
     try:
         TopApp(engine, banner=banner, yes=yes).run()
     finally:
