@@ -218,6 +218,10 @@ def test_a_verb_the_vendor_lacks_is_refused_before_anything_is_sent(fleet, fsim)
 def test_targets_by_filter_and_bad_addresses(fleet, fsim):
     proc = fleet("mute", "-p", "sim-pexip", "--where", "role==guest", "--where", "room==null", "-o", "json", check=0)
     assert {i["name"] for i in json.loads(proc.stdout)} == {"Bob", "Carol"}
+    by_name = fleet("unmute", "sim-pexip:Demo VMR/bob", "sim-gateway:tHall/tHall-2", "-o", "json", check=0)
+    assert [i["target"] for i in json.loads(by_name.stdout)] == [  # conference by name or id prefix
+        "sim-pexip:meet.demo/65b4af2f-657a-4081-98a8-b17667628ce3",
+        f"sim-gateway:tHall-room-6a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b/{GW_SESSION}"]
     ambiguous = fleet("mute", "sim-pexip:meet.demo/nobody")
     assert ambiguous.returncode == 2 and "Alice" in ambiguous.stderr  # the candidates are listed
     assert fleet("mute", "no-such-profile:x/y").returncode == 2

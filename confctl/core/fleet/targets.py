@@ -100,21 +100,20 @@ class Lookup:
         return self._people[key]
 
     def conference(self, profile: str, value: str) -> Conference:
-        listed = self.conferences(profile)
-        if not pick(value, listed, id_of=lambda c: c.id, name_of=lambda c: c.name):
-            # Not in the profile's listing (a Pexip profile lists its own alias): ask for it by id.
-            from confctl.core.errors import NotFoundError
+        """By id or name in one snapshot when it names one exactly (one look-up: a Pexip alias needs no
+        listing), else from the profile's listing by id, name or unique id prefix."""
+        from confctl.core.errors import NotFoundError
 
-            try:
-                extra, people = self.model(profile).snapshot(self.conns.get(profile), (value,))
-            except NotFoundError:
-                extra, people = [], []
-            found = [c for c in extra if c.id == value]
-            if found:
-                with self._lock:
-                    self._people[(profile, found[0].id)] = [p for p in people if p.conference == found[0].id]
-                return found[0]
-        return one(value, listed, "conference", f"profile {profile!r}")
+        try:
+            confs, people = self.model(profile).snapshot(self.conns.get(profile), (value,))
+        except NotFoundError:
+            confs, people = [], []
+        exact = [c for c in confs if c.id == value] or [c for c in confs if c.name == value]
+        if len(exact) == 1:
+            with self._lock:
+                self._people[(profile, exact[0].id)] = [p for p in people if p.conference == exact[0].id]
+            return exact[0]
+        return one(value, self.conferences(profile), "conference", f"profile {profile!r}")
 
     def resolve(self, address: Address) -> Conference | Participant:
         conf = self.conference(address.profile, address.conference)
