@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
-"""`confctl --help` vs `python -c "import typer"` (DESIGN §10: within 1.3x), plus which heavy modules the help
+"""`confctl --help` vs `python -c "import typer"` (target: within 1.15x), plus which heavy modules the help
 imports (DESIGN §7: none of httpx, keyring or a provider module).
+
+The ratio is the usual run: the root help answered from its cache (confctl.cli.cached_root_help). The first
+run after an install, an upgrade or any source change builds the command tree instead; that time is measured
+too (each run in a fresh config folder, so the cache always misses) and printed beside it.
 
     python benchmarks/bench_help.py [--runs 20] [--json]
 """
@@ -42,18 +46,21 @@ def main(argv: list[str] | None = None) -> int:
     help_cmd = confctl_cmd() + ["--help"]
     typer_cmd = [PYTHON, "-c", "import typer"]
     times = alternate({"confctl --help": lambda: run_timed(help_cmd, env),
-                       "import typer": lambda: run_timed(typer_cmd, env)}, args.runs)
-    probe = imported_by_help(env)
+                       "import typer": lambda: run_timed(typer_cmd, env),
+                       "uncached": lambda: run_timed(help_cmd, clean_env())}, args.runs)
+    probe = imported_by_help(clean_env())  # a cache miss: the tree is built, the most --help ever imports
     heavy = [m for m in probe["modules"] if m.split(".")[0] != "rich"]
     a, b = median(times["confctl --help"]), median(times["import typer"])
+    cold = median(times["uncached"])
     result = {
-        "name": "help", "ratio": a / b, "target": "<= 1.3", "ok": a / b <= 1.3,
+        "name": "help", "ratio": a / b, "target": "<= 1.15", "ok": a / b <= 1.15,
         "ratio_meaning": "confctl --help time / python -c 'import typer' time",
         "details": {
             "runs": args.runs,
             "confctl --help median": ms(a),
             "python -c 'import typer' median": ms(b),
-            "modules imported by --help": ", ".join(probe["modules"]) or "none of " + ", ".join(HEAVY),
+            "confctl --help median, cache missed (tree built)": f"{ms(cold)} ({cold / b:.2f}x)",
+            "modules imported by --help (cache missed)": ", ".join(probe["modules"]) or "none of " + ", ".join(HEAVY),
             "httpx/keyring/provider imported": "YES: " + ", ".join(heavy) if heavy else "no",
         },
     }
