@@ -217,7 +217,8 @@ def conferences(all_profiles: AllOpt = False, conference: ConfOpt = None, where:
     with Connections(profiles) as conns:
         confs, _, failed = _gather(conns, profiles, wanted, people=False)
     _check_plain_conferences(wanted, confs, failed)
-    show([c for c in confs if keep(c)], CONFERENCE_COLUMNS)
+    if len(failed) < len(profiles):  # when every profile failed there is nothing to list, only the error
+        show([c for c in confs if keep(c)], CONFERENCE_COLUMNS)
     _report_failures(failed, len(profiles))
 
 
@@ -250,7 +251,8 @@ def participants(
     with Connections(profiles) as conns:
         confs, people, failed = _gather(conns, profiles, wanted, people=True)
     _check_plain_conferences(wanted, confs, failed)
-    show([p for p in people if keep(p)], PARTICIPANT_COLUMNS)
+    if len(failed) < len(profiles):
+        show([p for p in people if keep(p)], PARTICIPANT_COLUMNS)
     _report_failures(failed, len(profiles))
 
 
