@@ -27,7 +27,6 @@ from typing import Callable, Iterator
 
 from confctl.core.errors import UsageError
 
-SYNC = "_sync"  # marks an opening roster (not counted by --count); a recording keeps it, replay hands it on
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)d)?(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
 _UNITS = (86400, 3600, 60, 1)
 
@@ -188,6 +187,3 @@ def source(path: str, *, speed: float | str | None = 1.0, since: str | None = No
 
     return factory
 
-
-def since_help() -> str:
-    return "only events from T on: ISO 8601 (2026-12-01T10:00:00Z) or a duration (10m, 1h30m) before the recording's end"
