@@ -254,6 +254,12 @@ def test_filter_help_and_quit_stops_runner_and_closes_connections():
         async with app.run_test(size=(100, 40)) as pilot:
             src.put(snapshot(people=PEOPLE))
             await until(pilot, lambda: len(rows(app, "participants")) == 3)
+            assert rows(app, "conferences") == [["sim-pexip", "meet.demo", "3", ""]]  # 100 columns: no vendor
+            assert "pexip sim-pexip:meet.demo" in str(app.people_table.border_title)
+            await pilot.resize_terminal(160, 40)
+            await until(pilot, lambda: rows(app, "conferences") == [["pexip", "sim-pexip", "meet.demo", "3", ""]])
+            await pilot.resize_terminal(100, 40)
+            await until(pilot, lambda: len(rows(app, "conferences")[0]) == 4)
             await pilot.press("slash", "b", "o")
             await until(pilot, lambda: [r[0] for r in rows(app, "participants")] == ["Bob"])
             await pilot.press("enter")

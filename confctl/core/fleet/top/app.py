@@ -167,6 +167,7 @@ class TopApp(App):
         self.interval = interval
         self.filter_text = ""
         self._version = -1
+        self._narrow = False
         self.selected: tuple[str, str] | None = None  # (profile, conference)
         self.quitting = False
         self.tail = view.Tail()
@@ -212,14 +213,14 @@ class TopApp(App):
             line = Text.assemble((clock, "dim"), "  ", source, "  ", where, "  ",
                                  (etype, self.style(EVENT_STYLE.get(etype, "cyan"))), "  ", summary)
             log.write(line)
-        version = self.engine.live.version
-        if version == self._version:
+        version, narrow = self.engine.live.version, self.size.width < NARROW
+        if version == self._version and narrow == self._narrow:
             return
-        self._version = version
+        self._version, self._narrow = version, narrow
         self.draw_health()
         confs = view.conferences(self.engine.live)
         table = self.confs_table
-        if self.size.width < NARROW:  # the participants' title names the vendor instead
+        if narrow:  # the participants' title names the vendor instead
             sync_table(table, view.CONFERENCE_COLUMNS[1:], [(c.key, view.conference_row(c)[1:]) for c in confs],
                        self.no_color)
         else:
@@ -259,11 +260,6 @@ class TopApp(App):
             return None
         key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
         return tuple(key.split("\x1f"))  # type: ignore[return-value]
-
-    def on_resize(self, event) -> None:
-        if self.engine.thread is not None:  # mounted (a first Resize comes before on_mount)
-            self._version = -1  # redraw: the column set depends on the width
-            self.redraw()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "conferences":

@@ -61,13 +61,12 @@ def _live_engine(names: list[str], all_profiles: bool, conference: list[str] | N
     from confctl.core.fleet.verbs import Connections
 
     profiles = profiles_for(names, all_profiles)
-    unmodelled = [p for p in profiles if not p.provider.load_model()]
-    if unmodelled and len(unmodelled) == len(profiles):
+    sources = live_sources(profiles, conference)  # checks -c and every profile before anything starts
+    if not sources:
         from confctl.core.errors import UsageError
 
-        raise UsageError("none of these profiles' vendors can be shown yet: "
-                         + ", ".join(f"{p.name} ({p.provider.name})" for p in unmodelled))
-    sources = live_sources(profiles, conference)  # checks -c and every profile before anything starts
+        raise UsageError("nothing to watch: none of these profiles' vendors has a common model yet ("
+                         + ", ".join(f"{p.name}: {p.provider.name}" for p in profiles) + ")")
     streamed = {f"{p.provider.name}/{p.name}" for p in profiles
                 if p.provider.load_model() and p.provider.load_model().streams}
     engine = Engine(Live(), sources, profiles={p.name: p for p in profiles}, connections=Connections(profiles),
