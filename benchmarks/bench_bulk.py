@@ -176,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         all(n == args.items for n in lines)
     result = {
         "name": "bulk", "ratio": ratio, "target": ">= 50, zero 429s", "ok": ok,
-        "ratio_meaning": f"shell loop time (scaled from {args.sample}) / --from-file time for {args.items} mutes",
+        "ratio_meaning": f"shell loop time (scaled from {args.sample}) / --from-file time for {args.items} mutes; "
+                         f"{too_many} 429s, {len(mutes) - expected} retries",
+        "measured": ms(a), "baseline": f"{ms(b)} (scaled)",
         "details": {
             "items per bulk run": args.items,
             "rounds": args.rounds,

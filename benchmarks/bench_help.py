@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "name": "help", "ratio": a / b, "target": "<= 1.15", "ok": a / b <= 1.15,
         "ratio_meaning": "confctl --help time / python -c 'import typer' time",
+        "measured": ms(a), "baseline": ms(b),
         "details": {
             "runs": args.runs,
             "confctl --help median": ms(a),

@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "name": "request", "ratio": a / b, "target": "<= 1.15", "ok": a / b <= 1.15,
         "ratio_meaning": "confctl gateway room get / bare httpx.get, median wall time",
+        "measured": ms(a), "baseline": ms(b),
         "details": {
             "runs": args.runs,
             "confctl gateway room get median": ms(a),

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Run every benchmark (each in its own process, one after another) and print a table of the ratios.
+"""Run every benchmark (each in its own process, one after another) and print one table: each row's ratio
+against its baseline measured in the same run (the two side by side when the benchmark reports them).
 
-    python benchmarks/run_all.py [--quick] [--only help,request,bulk,events]
+    python benchmarks/run_all.py [--quick] [--only help,request,bulk,events,scale] [--markdown]
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES = {
     "help": ("bench_help.py", [], ["--runs", "8"]),
     "request": ("bench_request.py", [], ["--runs", "8"]),
-    "bulk": ("bench_bulk.py", [], ["--items", "30"]),
+    "bulk": ("bench_bulk.py", [], ["--items", "200", "--sample", "5"]),
     "events": ("bench_events.py", [], ["--events", "10000", "--rounds", "1", "--long", "50000"]),
     "scale": ("bench_scale.py", [], ["--sizes", "10,100", "--seconds", "3"]),
 }
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs and items (a smoke run, noisier)")
     parser.add_argument("--only", default=",".join(BENCHES), help="comma-separated subset")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the docs)")
     args = parser.parse_args(argv)
     rows = []
     for name in args.only.split(","):
@@ -47,17 +49,34 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in result.get("details", {}).items():
             print(f"  {key}: {value}", file=sys.stderr)
     print()
-    print(f"{'benchmark':<10} {'ratio':>7}  {'target':<18} {'status':<8} {'took':>6}  meaning")
+    table(rows, args.markdown)
+    return 1 if any(r.get("error") for r in rows) else 0
+
+
+COLUMNS = ("benchmark", "confctl", "baseline", "ratio", "target", "status", "took", "meaning")
+
+
+def table(rows: list[dict], markdown: bool = False) -> None:
+    """One line per benchmark: confctl's figure and its baseline's (from the same run), their ratio, the
+    target and whether it was met."""
+    lines = []
     for r in rows:
         if r.get("skipped") or r.get("error"):
             status = "SKIPPED" if r.get("skipped") else "ERROR"
-            print(f"{r['name']:<10} {'-':>7}  {'-':<18} {status:<8} {r['seconds']:>5.0f}s  "
-                  f"{r.get('skipped') or r.get('error')}")
+            lines.append((r["name"], "-", "-", "-", "-", status, f"{r['seconds']:.0f}s",
+                          r.get("skipped") or r.get("error")))
             continue
-        status = "ok" if r.get("ok") else "MISSED"
-        print(f"{r['name']:<10} {r['ratio']:>7.2f}  {r['target']:<18} {status:<8} {r['seconds']:>5.0f}s  "
-              f"{r['ratio_meaning']}")
-    return 1 if any(r.get("error") for r in rows) else 0
+        lines.append((r["name"], r.get("measured", "-"), r.get("baseline", "-"), f"{r['ratio']:.2f}", r["target"],
+                      "ok" if r.get("ok") else "MISSED", f"{r['seconds']:.0f}s", r["ratio_meaning"]))
+    if markdown:
+        print("| " + " | ".join(COLUMNS) + " |")
+        print("|" + "---|" * len(COLUMNS))
+        for line in lines:
+            print("| " + " | ".join(str(cell).replace("|", "\\|") for cell in line) + " |")
+        return
+    widths = [max(len(str(line[i])) for line in [COLUMNS, *lines]) for i in range(len(COLUMNS) - 1)]
+    for line in [COLUMNS, *lines]:
+        print("  ".join(str(cell).ljust(w) for cell, w in zip(line, widths)) + "  " + str(line[-1]))
 
 
 if __name__ == "__main__":
