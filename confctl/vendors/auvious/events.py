@@ -5,6 +5,10 @@ Whether `v=N` includes version N is not documented, so the poller works with eit
 the last version it has seen, drops what it already has (by version, then event id), and once the server
 shows it includes N (it returns version-N events, or repeats only known ones) asks for N+1 from then on.
 
+Each poller runs in its own thread (a long poll blocks; `stop` must still be honoured at once) and hands each
+answer over as one list, not one hop per event; the events of one answer are marked `_more` but the last, so
+the runner writes their lines together.
+
 The cursor file is only advanced when the printer has delivered (or filtered out) an event — see the `_ack`
 callback the runner calls — so `--count`/`--timeout` never lose events between two cron runs.
 """
@@ -115,6 +119,12 @@ class Poller:
         self.inclusive: bool | None = None
 
     def events(self) -> Iterator[dict]:
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list[dict]]:
+        """The envelopes of each answer together: a follower thread hands over one list per poll, not one
+        hop per event."""
         from confctl.core.state import state
 
         # max_wait=0: no retry loop inside the session — reconnecting is this poller's job
@@ -127,7 +137,7 @@ class Poller:
     def _get(self, session, path: str, **kw):
         return session.json(session.request("GET", path, **kw))
 
-    def _run(self, session, budget: float) -> Iterator[dict]:
+    def _run(self, session, budget: float) -> Iterator[list[dict]]:
         conf_path = f"/rtc-api/conferences/{self._quoted()}"
         if self.start_entry is None:  # from now: start at the conference's current version
             current = yield from self._call(lambda: self._get(session, conf_path), budget)
@@ -156,11 +166,9 @@ class Poller:
                 raise StreamEnded(f"conference {self.conference}: the events endpoint answered "
                                   f"{type(events).__name__}, not a list")
             fresh = self._fresh(events, asked)
-            ended = False
-            for event in fresh:
-                yield _envelope(self.profile.name, self.conference, event, self.cursor)
-                ended = ended or event.get("type") in ENDED_TYPES
-            if ended:
+            if fresh:
+                yield [_envelope(self.profile.name, self.conference, event, self.cursor) for event in fresh]
+            if any(event.get("type") in ENDED_TYPES for event in fresh):
                 return  # nothing can follow the end of a conference
             if not fresh and self.clock() - began < FAST_EMPTY:
                 self.wait(IDLE_PAUSE)  # the server did not block: do not spin
@@ -212,9 +220,9 @@ class Poller:
                 raise StreamEnded(f"cannot follow conference {self.conference}: {exc.message}",
                                   status=exc.status) from None
             if down_since is not None:
-                yield envelope.reconnected("auvious", self.profile.name, self.conference,
-                                           after_seconds=round(self.clock() - down_since, 1),
-                                           resumed_from_version=self.last, attempts=attempt)
+                yield [envelope.reconnected("auvious", self.profile.name, self.conference,
+                                            after_seconds=round(self.clock() - down_since, 1),
+                                            resumed_from_version=self.last, attempts=attempt)]
             return result
         return None
 
@@ -246,7 +254,12 @@ def follow(provider, profile, options, *, clock=time.monotonic, wait=None):
             pollers.append(Poller(provider, profile, conf, start, halt, cursor, clock=clock, wait=wait))
         # `halt` is ours (set when this source ends); the runner's `stop` also ends it but is never set here.
         # linger=0: a poller blocked in a long poll is not waited for; it ends on its own in its thread.
-        yield from merge([p.events for p in pollers], halt, poll=0.2, outer=stop, linger=0)
+        for batch in merge([p.batches for p in pollers], halt, poll=0.2, outer=stop, linger=0):
+            last = len(batch) - 1
+            for i, record in enumerate(batch):
+                if i < last:
+                    record["_more"] = True  # the rest of this answer is here: the runner may batch the lines
+                yield record
     finally:
         halt.set()
         if cursor is not None:

@@ -1,11 +1,13 @@
 """Mind notifications: one WebSocket per conference at wss://<host>/{applicationId}/{conferenceId} (ws:// for an
 http:// base URL; the base URL's path is kept, so a simulator mounted under /mind works).
 
-Why the `websockets` library: it is actively maintained, pure Python with no compiled parts, and its
-*synchronous* client fits the event runner (one thread per source, no asyncio loop to manage). It sends the
+Why the `websockets` library: it is actively maintained, pure Python with no compiled parts, sends the
 `Authorization` header on the opening handshake (so the token never goes into the URL), exposes the close code
-and reason (4000 and 4001 mean different things here), honours proxies from the environment, answers pings,
-and `recv(timeout=...)` lets us check the stop flag every half second.
+and reason (4000 and 4001 mean different things here), honours proxies from the environment and answers pings.
+Its asyncio client runs in the follower's own thread (LoopSocket: the loop runs only while we wait for the
+next message), so a message is read and emitted in one place — the synchronous client would hand every
+message over from a reader thread. `recv(timeout=...)` lets us check the stop flag every half second, and
+messages that arrived together are marked `_more` so the runner writes their lines at once.
 
 Close codes: 4000 = the conference reached its limit (a final `conference.ended` event, exit 0); 4001 = another
 client opened a socket for this conference (never reconnect: two followers would knock each other off; exit 9);
@@ -144,8 +146,6 @@ class ConferenceFollower:
         return Snapshot(body)
 
     def connect(self):
-        from websockets.sync.client import connect
-
         from confctl.core.state import state
 
         if not self.session.app_token:
@@ -155,12 +155,9 @@ class ConferenceFollower:
             context = ssl_context_for(self.profile)  # the CAs the HTTP layer trusts, bundle included
         if state.debug:  # the token never goes to the log (nor into the URL)
             log(f"> WebSocket {self.url}\n> authorization: <redacted>")
-        client = connect(self.url, additional_headers={"Authorization": f"Bearer {self.session.app_token}"},
-                         user_agent_header=USER_AGENT, ssl=context, open_timeout=self.session.timeout,
-                         close_timeout=2, max_size=4 * 2**20)
-        # The documented form is `with connect(...) as ws`; the socket outlives this call (run() closes it,
-        # which is what leaving the context does), so enter the context here and keep the connection.
-        return client.__enter__()
+        return LoopSocket.open(self.url, additional_headers={"Authorization": f"Bearer {self.session.app_token}"},
+                               user_agent_header=USER_AGENT, ssl=context, open_timeout=self.session.timeout,
+                               close_timeout=2, max_size=4 * 2**20)
 
     def event(self, etype: str, data, location: str | None = None, **extra) -> dict:
         ev = envelope.make("mind", self.profile.name, etype, data, conference=self.conference)
@@ -295,11 +292,84 @@ class ConferenceFollower:
                     if self.echoes and self.is_echo(notification):
                         continue
                     known.apply(notification)
-                yield to_event(self.profile.name, self.conference, notification)
+                event = to_event(self.profile.name, self.conference, notification)
+                if getattr(ws, "pending", 0):
+                    event["_more"] = True  # another message is here already: the runner may batch the lines
+                yield event
         finally:
             if ws is not None:
                 ws.close()
             self.session.close()
+
+
+class LoopSocket:
+    """A websockets asyncio connection driven from the calling thread with the blocking interface the follower
+    uses (`recv(timeout)`, `close()`): no reader thread. Messages that are already buffered are taken in the
+    same turn of the loop; `pending` says how many wait."""
+
+    def __init__(self, loop, ws):
+        from collections import deque
+
+        self.loop, self.ws = loop, ws
+        self.ready: deque = deque()
+
+    @classmethod
+    def open(cls, url: str, **kwargs) -> "LoopSocket":
+        import asyncio
+
+        from websockets.asyncio.client import connect
+
+        loop = asyncio.new_event_loop()
+        try:
+            ws = loop.run_until_complete(connect(url, **kwargs))
+        except BaseException:
+            loop.close()
+            raise
+        return cls(loop, ws)
+
+    @property
+    def pending(self) -> int:
+        return len(self.ready)
+
+    def _buffered(self) -> int:
+        assembler = getattr(self.ws, "recv_messages", None)  # frames received, not yet read
+        return len(getattr(assembler, "frames", ()) or ())
+
+    async def _fill(self, timeout: float) -> None:
+        import asyncio
+
+        self.ready.append(await asyncio.wait_for(self.ws.recv(), timeout))
+        try:
+            while self._buffered() and len(self.ready) < 256:
+                self.ready.append(await self.ws.recv())
+        except Exception:  # noqa: BLE001 - what ended the connection is raised by the next recv()
+            pass
+
+    def recv(self, timeout: float | None = None):
+        """The next message; TimeoutError after `timeout` seconds without one; ConnectionClosed as usual."""
+        if not self.ready:
+            import asyncio
+
+            from websockets.exceptions import ConnectionClosed
+
+            try:
+                self.loop.run_until_complete(self._fill(timeout))
+            except asyncio.TimeoutError:
+                raise TimeoutError from None
+            except ConnectionClosed:
+                self.close()  # the follower drops this socket for a new one: its loop goes with it
+                raise
+        return self.ready.popleft()
+
+    def close(self) -> None:
+        if self.loop.is_closed():
+            return
+        try:
+            self.loop.run_until_complete(self.ws.close())
+        except Exception:  # noqa: BLE001 - closing a connection that is already gone
+            pass
+        finally:
+            self.loop.close()
 
 
 def resume_window(profile, max_wait: float) -> float:
