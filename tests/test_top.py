@@ -240,6 +240,7 @@ def test_protected_profile_confirms_every_mutating_action():
             await pilot.press("l")  # conferences table has the focus: lock the selected conference
             await until(pilot, lambda: isinstance(app.screen, Confirm))
             assert "sim-pexip is a protected profile" in str(app.screen.query_one("#question", Static).render())
+            assert "(protected)" in str(app.people_table.border_title)
             await pilot.press("y")
             await until(pilot, lambda: "locked meet.demo" in text_of(app, "#outcome"))
             assert calls == [("conn:sim-pexip", "lock", "meet.demo")]

@@ -23,6 +23,7 @@ HEALTH_STYLE = {"connected": "green", "polling": "cyan", "connecting": "yellow",
                 "reconnecting": "yellow", "gap": "red bold", "ended": "red"}
 CELL_STYLE = {("mic", "muted"): "red", ("cam", "off"): "red", ("talk", "yes"): "green bold",
               ("hand", "up"): "yellow bold", ("share", "yes"): "magenta", ("lock", "yes"): "yellow"}
+TAIL_LINES = 500  # the event tail keeps this many lines
 NARROW = 130  # below this many columns the conferences pane drops its vendor column (the title names it)
 EVENT_STYLE = {"reconnected": "yellow", "gap": "red bold", "snapshot": "dim"}
 # (key, what it does) for `?`; the bindings below carry the same words for the footer
@@ -38,6 +39,9 @@ KEYS = (
     ("?", "this list"),
     ("q / Ctrl-C", "quit (stops the streams, releases every token)"),
 )
+COLUMNS = ("talk: speaking   mic: audio muted/on   cam: video off/on   hand: raised (up)   share: presenting\n"
+           "room: breakout room (empty: main)   #: people   lock: locked   ?: the vendor cannot know\n"
+           "Actions on a protected profile ask first; disconnect always asks.")
 
 
 # Without colour (NO_COLOR, --color never) Textual greys every colour, which can all but hide a red word on a
@@ -125,7 +129,8 @@ class Help(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         width = max(len(k) for k, _ in KEYS)
         lines = [f"{k.ljust(width)}  {what}" for k, what in KEYS]
-        yield Static(Text("Keys\n\n" + "\n".join(lines) + "\n\nEsc or ? closes this list"), id="keys")
+        yield Static(Text("Keys\n\n" + "\n".join(lines) + "\n\n" + COLUMNS + "\n\nEsc or ? closes this list"),
+                     id="keys")
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -178,7 +183,7 @@ class TopApp(App):
         with Horizontal(id="main"):
             yield DataTable(id="conferences", cursor_type="row", zebra_stripes=True)
             yield DataTable(id="participants", cursor_type="row", zebra_stripes=True)
-        yield RichLog(id="events", max_lines=500, wrap=False, markup=False, min_width=40)
+        yield RichLog(id="events", max_lines=TAIL_LINES, wrap=False, markup=False, min_width=40)
         yield Static(id="outcome")
         yield Input(placeholder="filter participants by name or role (Enter keeps it, Esc clears it)",
                     id="filter")
@@ -204,15 +209,15 @@ class TopApp(App):
     def redraw(self) -> None:
         """Bring the screen up to the live model: new events into the tail; tables and health when the model's
         version moved."""
-        log = self.log_view
+        fresh = []
         while self.engine.events:
             event = self.engine.events.popleft()
-            if not self.tail.wanted(event):
-                continue
+            if self.tail.wanted(event):
+                fresh.append(event)
+        for event in fresh[-TAIL_LINES:]:  # a burst larger than the tail keeps only what it can show
             clock, source, where, etype, summary = view.event_line(event)
-            line = Text.assemble((clock, "dim"), "  ", source, "  ", where, "  ",
-                                 (etype, self.style(EVENT_STYLE.get(etype, "cyan"))), "  ", summary)
-            log.write(line)
+            self.log_view.write(Text.assemble((clock, "dim"), "  ", source, "  ", where, "  ",
+                                              (etype, self.style(EVENT_STYLE.get(etype, "cyan"))), "  ", summary))
         version, narrow = self.engine.live.version, self.size.width < NARROW
         if version == self._version and narrow == self._narrow:
             return
@@ -250,6 +255,8 @@ class TopApp(App):
             conf = self.engine.live.conferences.get(self.selected)
             vendor = f"{conf.vendor} " if conf else ""
             title += f" — {vendor}{self.selected[0]}:{(conf.name if conf and conf.name else self.selected[1])}"
+            if getattr(self.engine.profiles.get(self.selected[0]), "protected", False):
+                title += " (protected)"
         if self.filter_text:
             title += f"  (filter: {self.filter_text})"
         table.border_title = Content(title)  # plain: names are never read as markup
