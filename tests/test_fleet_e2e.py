@@ -123,6 +123,10 @@ def test_conferences_of_every_vendor(fleet):
     only = json.loads(fleet("conferences", "--all-profiles", "-c", f"sim-gateway:{GW_ROOM}", "-o", "json",
                             check=0).stdout)
     assert [c["name"] for c in only if c["vendor"] == "gateway"] == [GW_ROOM]
+    plain = json.loads(fleet("conferences", "--all-profiles", "-c", GW_ROOM, "-o", "json", check=0).stdout)
+    assert [(c["vendor"], c["name"]) for c in plain] == [("gateway", GW_ROOM)]  # the others do not have it
+    nowhere = fleet("conferences", "--all-profiles", "-c", "no-such-room")
+    assert nowhere.returncode == 2 and "no-such-room" in nowhere.stderr
 
 
 def test_one_failing_profile_keeps_the_others_and_exits_8(fleet, fsim):

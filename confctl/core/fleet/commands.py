@@ -88,17 +88,17 @@ def select(all_profiles: bool, conference: list[str] | None, extra: list[str] = 
         if name not in chosen:
             profiles += profiles_for([name])
             chosen.add(name)
-    wanted: dict[str, list[str]] = {}
+    wanted: dict[str, list[tuple[str, bool]]] = {}  # profile -> [(conference, named for this profile)]
     for prefix, conf in named:
         hits = [p for p in profiles if p.name == prefix] or [p for p in profiles if p.provider.name == prefix]
         if not hits:
             raise ValidationError("--conference", f"{prefix!r} is none of the profiles given")
         for p in hits:
-            wanted.setdefault(p.name, []).append(conf)
+            wanted.setdefault(p.name, []).append((conf, True))
     if plain:
         for p in profiles:
             if p.name not in wanted:
-                wanted.setdefault(p.name, []).extend(plain)
+                wanted.setdefault(p.name, []).extend((conf, False) for conf in plain)
     return profiles, wanted
 
 
@@ -120,16 +120,25 @@ def _gather(conns, profiles: list, wanted: dict, people: bool) -> tuple[list[Con
     """Every profile's conferences (those -c named) and, with `people`, everyone in them — concurrently.
     Returns (conferences, participants, [(profile, error)])."""
 
+    from confctl.core.errors import ApiError, RateLimitedError
+
     def one(profile):
         model = _model(profile)
         conn = conns.get(profile)
-        values = tuple(dict.fromkeys(wanted.get(profile.name, ())))
-        if people:
-            confs, ppl = model.snapshot(conn, values)
-        else:
-            confs = model.conferences(conn) if not values else model.snapshot(conn, values)[0]
-            ppl = []
-        return confs, ppl
+        asked = dict(wanted.get(profile.name, ()))
+        if not asked:
+            return model.snapshot(conn) if people else (model.conferences(conn), [])
+        confs, ppl = [], []
+        for value, named in asked.items():
+            try:
+                c, p = model.snapshot(conn, (value,))
+            except ApiError as exc:  # the vendor refused that id (404, or Auvious' 400 "not found")
+                if named or isinstance(exc, RateLimitedError):  # -c PROFILE:CONF must be there; a plain
+                    raise                                       # -c may belong to another profile
+                continue
+            confs += [x for x in c if x.key not in {y.key for y in confs}]
+            ppl += [x for x in p if x.key not in {y.key for y in ppl}]
+        return confs, ppl if people else []
 
     confs: list[Conference] = []
     ppl: list[Participant] = []
@@ -154,7 +163,7 @@ def _check_plain_conferences(wanted: dict, confs: list[Conference], failed: list
     if failed:
         return
     seen = {c.id for c in confs} | {c.name for c in confs if c.name}
-    asked = {v for values in wanted.values() for v in values}
+    asked = {v for values in wanted.values() for v, _named in values}
     missing = sorted(asked - seen)
     if missing:
         raise ValidationError("--conference", f"no conference {', '.join(map(repr, missing))} in the profiles given",
