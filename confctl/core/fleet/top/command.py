@@ -15,7 +15,9 @@ NO_TTY_HINT = ("for scripts and pipes use `confctl participants --watch` (a live
 
 
 def top(
-    all_profiles: Annotated[bool, typer.Option("--all-profiles", help="every configured profile")] = False,
+    all_profiles: Annotated[bool, typer.Option(
+        "--all-profiles", help="every configured profile (else each -p NAME given, repeatable, or each vendor's "
+                               "default profile)")] = False,
     conference: Annotated[Optional[list[str]], typer.Option(
         "--conference", "-c", metavar="ID", show_default=False,
         help="conference to watch: ID, or PROFILE:ID / PROVIDER:ID for one profile or provider only "
