@@ -296,7 +296,7 @@ def test_watch_replay_feeds_the_roster_as_live_events_would(fleet, tmp_path):
 
 
 def test_watch_without_a_terminal_prints_the_roster_when_it_ends(fleet):
-    proc = fleet("participants", "--watch", "-p", "sim-gateway", "--timeout", "1.5", "-o", "json", check=0)
+    proc = fleet("participants", "--watch", "-p", "sim-gateway", "--timeout", "2.5", "-o", "json", check=0)
     people = json.loads(proc.stdout)
     assert GW_SESSION in {p["id"] for p in people} and {p["vendor"] for p in people} == {"gateway"}
 
