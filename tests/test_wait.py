@@ -309,3 +309,46 @@ def test_wait_over_every_vendor_at_once(cli, sim):
     assert ("pexip", "meet.demo") in where and any(v == "auvious" for v, _ in where)
     assert {v for v, _ in where} >= {"pexip", "auvious", "gateway"}
     assert not [c for v, c in where if v == "pexip" and c != "meet.demo"]
+
+
+def test_gateway_events_arrive_through_the_webhook_receiver(cli, sim):
+    """The gateway is polled, but its events exist only as webhooks: an event: condition runs the receiver
+    beside the polling (--listen says where), as `events follow` does."""
+    import socket
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    cli.env = {k: v for k, v in cli.env.items() if not k.startswith("CONFCTL_") or k.startswith("CONFCTL_GATEWAY")
+               or k in ("CONFCTL_CONFIG_DIR", "CONFCTL_NO_INPUT")}
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    people = json.loads(cli("participants", "-o", "json", check=0).stdout)
+    member = next(p for p in people if p["muted_audio"] is True)
+    httpx.post(sim.url + "/gateway/_sim/webhook", json={"url": f"http://127.0.0.1:{port}/"})
+
+    def unmute_once_listening():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        subprocess.run([sys.executable, "-m", "confctl", "gateway", "session", "unmute", member["id"]],
+                       env=cli.env, cwd=str(ROOT), capture_output=True, timeout=30)
+
+    thread = threading.Thread(target=unmute_once_listening, daemon=True)
+    thread.start()
+    try:
+        proc = cli("wait", "--for", "event:conference.member.unmuted", "--for", f"unmuted:{member['id']}",
+                   "--listen", f"127.0.0.1:{port}", "--timeout", "30")
+        thread.join()
+        assert proc.returncode == 0, proc.stderr
+        assert "event:conference.member.unmuted holds (conference.member.unmuted from gateway/env" in proc.stderr
+    finally:
+        httpx.post(sim.url + "/gateway/_sim/webhook", json={"url": ""})
+        cli("gateway", "session", "mute", member["id"])  # back to the seeded state
+    assert cli("wait", "--for", "joined:x", "--listen", "127.0.0.1:1", "-p", "nope").returncode == 2

@@ -127,10 +127,13 @@ def _split_conferences(polled_profiles: list, streamed: list, values: list[str])
     return to_streams, to_polled
 
 
-def live_sources(profiles: list, conference: list[str] | None = None) -> list[tuple[str, object]]:
+def live_sources(profiles: list, conference: list[str] | None = None, *,
+                 receive: dict | None = None) -> list[tuple[str, object]]:
     """Runner sources for every profile: stream vendors through `events follow`'s plan (so -c rules and checks
     are the same, all before anything starts), polled vendors through `polled()`. A vendor without a common
-    model is left out with a warning."""
+    model is left out with a warning. `receive`: also run the polled vendors' own follower beside the polling
+    (the gateway's webhook receiver), with these follow options (e.g. {"listen": "127.0.0.1:8099"}; {} for its
+    defaults) — for events that exist only as webhooks (conference.play.finished)."""
     from confctl.core import output
     from confctl.core.events.command import plan
     from confctl.core.fleet.connection import Connection
@@ -173,6 +176,15 @@ def live_sources(profiles: list, conference: list[str] | None = None) -> list[tu
         from confctl.core.errors import ValidationError
 
         raise ValidationError("--conference", f"{to_streams[0]!r} matches none of the profiles followed")
+    if receive and not polled_profiles:
+        from confctl.core.errors import UsageError
+
+        raise UsageError(f"--{next(iter(receive)).replace('_', '-')}: no followed profile receives webhooks "
+                         "(it applies to gateway profiles)")
+    if receive is not None and polled_profiles:
+        for label, provider, profile, options in plan(None, [], [], dict(receive), resolved=polled_profiles):
+            sources.append((label, lambda stop, provider=provider, profile=profile, options=options:
+                            provider.follow(profile, dataclasses.replace(options, stop=stop))))
     for profile in polled_profiles:
         model = models[id(profile)]
         for field in profile.provider.fields:  # missing url/key now, not after other sources started

@@ -131,6 +131,7 @@ class Waiter:
     conditions: list[Condition]
     any_: bool = False
     expected: set = field(default_factory=set)  # "vendor/profile" of every followed source (empty: a replay)
+    snapshot_first: set = field(default_factory=set)  # sources whose opening state is a snapshot, nothing else
     where: object = None
     clock: object = time.monotonic
     live: object = None
@@ -166,6 +167,8 @@ class Waiter:
                     if etype.endswith("sync_end") and not event.get("breakout"):
                         src.roster_done = True
                     src.opening, src.last_time, src.last_wall = True, when, self.clock()
+                elif label in self.snapshot_first:
+                    pass  # e.g. a webhook that arrived before the first poll: the state is still to come
                 elif not src.opening:
                     src.ready = True  # a stream that opens with no state of its own: nothing more to wait for
                 elif src.roster_done and when is not None and src.last_time is not None \
@@ -405,6 +408,10 @@ def wait(
         metavar="FILE", show_default=False)] = None,
     speed: Annotated[str, typer.Option("--speed", help="with --replay: a factor above 0, or max",
                                        metavar="N|max")] = "1",
+    listen: Annotated[Optional[str], typer.Option(
+        "--listen", help="gateway profiles: receive their webhooks on HOST:PORT too (default with an event: "
+                         "condition: 127.0.0.1:8099, as events follow)", metavar="HOST:PORT",
+        show_default=False)] = None,
 ):
     """Block until the conditions hold over every --profile's live model (or a recording), then exit 0."""
     from confctl.core import output
@@ -425,6 +432,8 @@ def wait(
     if replay is not None:
         from confctl.core.events import replay as replay_mod
 
+        if listen is not None:
+            raise UsageError("--listen applies to live gateway profiles, not --replay")
         if all_profiles:
             raise UsageError("--replay and --all-profiles: a recording holds the profiles it recorded; "
                              "-p NAME keeps one")
@@ -433,6 +442,7 @@ def wait(
         from confctl.core.events.record import mark_sync
 
         sources, expected = [(f"replay/{os.path.basename(replay)}", mark_sync(factory))], set()
+        snapshot_first = set()
     else:
         if speed != "1":
             raise UsageError("--speed applies to --replay only")
@@ -440,11 +450,18 @@ def wait(
         _refuse_unknowable(conditions, profiles)
         from confctl.core.events.record import mark_sync
 
-        sources = [(label, mark_sync(f)) for label, f in live_sources.live_sources(profiles, conference)]
+        # Events of a polled vendor exist only as webhooks: with an event: condition (or --listen) its
+        # receiver runs beside the polling, as `events follow` runs it.
+        wants_events = listen is not None or any(c.kind == "event" for c in conditions)
+        receive = ({"listen": listen} if listen else {}) if wants_events else None
+        found = live_sources.live_sources(profiles, conference, receive=receive)
+        sources = [(label, mark_sync(f)) for label, f in found]
         if not sources:
             raise UsageError("nothing to follow: none of the profiles' vendors has a common model")
         expected = {label for label, _ in sources}
-    waiter = Waiter(conditions, any_=any_, expected=expected, where=predicate)
+        snapshot_first = {f"{p.provider.name}/{p.name}" for p in profiles
+                          if p.provider.load_model() and not p.provider.load_model().stream_opens_with_state}
+    waiter = Waiter(conditions, any_=any_, expected=expected, snapshot_first=snapshot_first, where=predicate)
     _sigterm_as_interrupt()
     try:
         run_wait(waiter, sources, timeout=timeout, replaying=replay is not None)
