@@ -142,6 +142,13 @@ def test_gap_records_say_nothing_of_the_state():
     assert feed(wt, snapshot([]))
 
 
+def test_a_webhook_before_the_first_poll_is_not_the_opening_state():
+    wt = waiter("empty")
+    wt.snapshot_first = {"nope/prod"}
+    assert not feed(wt, event("conference.member.left"))
+    assert feed(wt, snapshot([]))
+
+
 def test_where_narrows_the_participants():
     from confctl.core.fleet.model import PARTICIPANT_FIELDS
     from confctl.core.fleet.where import compile_all
