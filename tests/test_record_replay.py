@@ -259,6 +259,12 @@ def test_a_recorded_stream_replays_to_the_same_bytes(pexip_only, sim, tmp_path):
     proc = pexip_only("events", "replay", str(rec), "--speed", "max", "-o", "jsonl", "--count", str(counted),
                       check=0)
     assert proc.stdout == live.stdout
+    # and `wait` over the recording sees what it would have seen live
+    seen = pexip_only("wait", "--replay", str(rec), "--speed", "max", "--for", "event:participant_delete",
+                      "--for", "left:Roundtrip")
+    assert seen.returncode == 0, seen.stderr
+    never = pexip_only("wait", "--replay", str(rec), "--speed", "max", "--for", "joined:Nobody-Else")
+    assert never.returncode == 11 and "the recording ended first" in never.stderr
     table_live = pexip_only("--color", "never", "events", "replay", str(rec), "--speed", "max", "-o", "table",
                             check=0)
     assert "Roundtrip" in table_live.stdout and "participant_sync_begin" in table_live.stdout

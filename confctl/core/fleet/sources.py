@@ -11,8 +11,8 @@ gateway) follows every conference it can see unless `-c PROFILE:ID` / `-c PROVID
 Polling (`polled`): one snapshot every `interval` seconds, counted from the start of the previous one but never
 sooner than that snapshot took (a slow server is not hit back to back); an error is reported once as a `gap`
 record and doubles the pause (up to a minute), recovery is a `reconnected` record followed by the fresh
-snapshot. A 429 is first retried by the HTTP layer as it honours Retry-After (within --max-wait). Errors that cannot heal by waiting (credentials, usage)
-end the source: the command exits with their code.
+snapshot. A 429 is first retried by the HTTP layer as its Retry-After says (within --max-wait). Errors that
+cannot heal by waiting (credentials, usage) end the source: the command exits with their code.
 """
 
 from __future__ import annotations
