@@ -141,7 +141,7 @@ def test_one_failing_profile_keeps_the_others_and_exits_8(fleet, fsim):
 
 
 # -- verbs ---------------------------------------------------------------------------------------------------
-def test_mute_across_vendors_then_already(fleet):
+def test_mute_across_vendors_then_already(fleet, fsim):
     targets = ("sim-pexip:meet.demo/Bob", f"sim-gateway:{GW_ROOM}/tHall-2")
     first = fleet("mute", *targets, "-o", "json", check=0)
     items = json.loads(first.stdout)
@@ -152,6 +152,14 @@ def test_mute_across_vendors_then_already(fleet):
     again = fleet("mute", *targets, "-o", "json", check=0)
     assert [(i["ok"], i.get("already"), i["note"]) for i in json.loads(again.stdout)] == [
         (True, True, "already muted"), (True, True, "already muted")]
+    assert _confctl_tokens(fsim) == []  # every Pexip token confctl took was released
+
+
+def _confctl_tokens(fsim) -> list:
+    state = httpx.get(f"{fsim.url}/pexip/_sim/state", params={"conference": "meet.demo"}).json()
+    controls = set(state["controls"])
+    return [p["uuid"] for r in state["rooms"].values() for p in r["participants"]
+            if p["protocol"] == "api" and p["uuid"] not in controls]
 
 
 def _supported() -> list[tuple[str, str]]:

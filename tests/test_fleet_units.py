@@ -162,3 +162,30 @@ def test_run_many_reports_each_item_and_the_batch_outcome():
         raise_for_failures([items[1]], 1, hint="h")
     assert exit_code_for(info.value) == 1
     raise_for_failures([], 3, hint="h")
+
+
+def test_run_many_keeps_to_its_concurrency():
+    import threading
+    import time
+
+    class Counting(FakeModel):
+        def __init__(self):
+            super().__init__()
+            self.now = self.most = 0
+            self.lock = threading.Lock()
+
+        def act(self, conn, verb, target):
+            with self.lock:
+                self.now += 1
+                self.most = max(self.most, self.now)
+            time.sleep(0.01)  # long enough for the pool to start every worker it may
+            with self.lock:
+                self.now -= 1
+            return {}
+
+    model = Counting()
+    conns = FakeConns(fake_conn(model, (MUTE,)))
+    people = [person(f"P{i}", f"id-{i}", muted_audio=False) for i in range(12)]
+    items = run_many(conns, "mute", people, concurrency=3)
+    assert [i["target"] for i in items] == [f"lab:meet/id-{i}" for i in range(12)]  # in target order
+    assert 1 <= model.most <= 3
