@@ -96,7 +96,9 @@ def test_names_match_case_insensitively_by_id_or_glob_and_flags_must_hold():
     assert feed(waiter("joined:Al*"), snapshot(people))
     assert not feed(waiter("joined:Ali"), snapshot(people))
     assert feed(waiter("muted:Alice*"), snapshot(people))
-    assert not feed(waiter("muted:Bob"), snapshot(people))
+    wt = waiter("muted:Bob")
+    assert not feed(wt, snapshot(people))
+    assert wt.detail(wt.conditions[0]) == "prod:room/Bob muted_audio=false"
     assert feed(waiter("unmuted:Bob"), snapshot(people))
 
 

@@ -25,6 +25,7 @@ Exit 0 when they hold (what held is said on stderr; `-o json|yaml|jsonl` also pr
 from __future__ import annotations
 
 import fnmatch
+import json
 import operator
 import os
 import re
@@ -254,7 +255,10 @@ class Waiter:
             return ", ".join(f"{c.profile}:{c.name or c.id} {'locked' if c.locked else 'unlocked'}"
                              for c in confs) or "no conference seen"
         found = [p for p in people if name_matches(p, cond.name)]
-        return ", ".join(f"{p.profile}:{p.conference}/{p.name or p.id}" for p in found) or "nobody by that name"
+        flag = f" {cond.flag[0]}=" if cond.kind == "flag" else ""
+        return ", ".join(f"{p.profile}:{p.conference}/{p.name or p.id}"
+                         + (f"{flag}{json.dumps(getattr(p, cond.flag[0]))}" if flag else "")
+                         for p in found) or "nobody by that name"
 
     def report(self) -> dict:
         with self.lock:
