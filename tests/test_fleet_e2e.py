@@ -319,3 +319,21 @@ def test_a_protected_profile_asks_before_any_verb(fleet, fsim):
     assert not [r for r in sent(fsim) if r[1].endswith("/mute")]  # neither target: nothing was sent
     done = fleet("mute", "-y", "prod-pexip:meet.demo/Bob", "-o", "json", check=0)
     assert json.loads(done.stdout)[0]["note"] == "muted"
+
+
+def test_watch_at_a_terminal_draws_the_live_table(fleet, tmp_path):
+    from tests.test_terminal import run_in_pty
+
+    people = [{"uuid": f"0000000{i}-2222-4333-8444-555555555555", "display_name": name, "role": "guest",
+               "is_muted": "YES" if i % 2 else "NO"} for i, name in enumerate(("Bob", "Carol", "Dana"))]
+    rec = tmp_path / "meeting.jsonl"
+    rec.write_text("".join(json.dumps(_envelope("pexip", "px", "participant_create", p, "meet.demo", i)) + "\n"
+                           for i, p in enumerate(people)))
+    code, text = run_in_pty(["participants", "--watch", "--replay", str(rec), "--speed", "max", "--color", "never"],
+                            fleet.env, 160)
+    assert code == 0, text
+    assert all(name in text for name in ("Bob", "Carol", "Dana")) and "3 participants" in text
+    assert "muted_audio" in text and "pexip/px: connected" in text
+    code, narrow = run_in_pty(["participants", "--watch", "--replay", str(rec), "--speed", "max", "--color",
+                               "never"], fleet.env, 70)
+    assert code == 0 and "hidden at this width" in narrow and "Carol" in narrow
