@@ -238,7 +238,9 @@ class TopApp(App):
         parts: list = [(self.banner or "confctl top", "bold")]
         for source, state, detail in view.health(self.engine.live, self.engine.streamed):
             style = self.style(HEALTH_STYLE.get(state, ""))
-            parts += ["   ", ("● ", style), f"{source} ", (state, style), (f" ({detail})" if detail else "", "dim")]
+            # why a stream is in trouble, not what a reconnection re-read (the tail has that)
+            why = f" ({detail[:60]})" if detail and state in ("gap", "ended") else ""
+            parts += ["   ", ("● ", style), f"{source} ", (state, style), (why, "dim")]
         if self.engine.error:
             parts += ["   ", (f"events stopped: {self.engine.error}", self.style("red"))]
         elif self.engine.finished and not self.quitting:
