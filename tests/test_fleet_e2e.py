@@ -219,6 +219,12 @@ def test_a_verb_the_vendor_lacks_is_refused_before_anything_is_sent(fleet, fsim)
         assert proc.returncode == 2, (vendor, verb, proc.stderr)
         assert vendor in proc.stderr and "confctl capabilities" in proc.stderr
         assert sent(fsim) == [], (vendor, verb)
+    # by filter: every profile whose vendor lacks it is refused, unless the filter leaves it out
+    fsim.app.state.requests.clear()
+    broad = fleet("mute", "--all-profiles", "--where", "role==guest")
+    assert broad.returncode == 2 and "vendor!=" in broad.stderr and sent(fsim) == []
+    narrowed = fleet("mute", "--all-profiles", "--where", "role==guest", "--where", "vendor==pexip", "-o", "json")
+    assert narrowed.returncode == 0 and {i["vendor"] for i in json.loads(narrowed.stdout)} == {"pexip"}
     # a mix: the supported target is not sent either
     vendor, verb = unsupported[0]
     other = PERSON["pexip"] if verb != "lock" else ROOM["pexip"]

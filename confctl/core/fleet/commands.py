@@ -354,16 +354,17 @@ def _rich_table(people: list[Participant], live):
 # ---------------------------------------------------------------------------------------------------------
 # Verbs
 # ---------------------------------------------------------------------------------------------------------
-def _check_support(verb: str, profiles: list) -> None:
+def _check_support(verb: str, profiles: list, *, filtered: bool = False) -> None:
     """Exit 2 naming the first vendor that does not support the verb — before anything is sent."""
     from confctl.core.fleet.verbs import verb_name
 
     name = verb_name(verb)
     for profile in profiles:
         if profile.provider.verb(name) is None:
-            raise UsageError(f"{profile.provider.name} does not support `{name}` (profile {profile.name!r}); "
-                             "nothing was sent",
-                             hint="`confctl capabilities` shows which vendor supports which verb, and how")
+            vendor = profile.provider.name
+            narrow = (f"; leave its profiles out (-p, or --where 'vendor!={vendor}')" if filtered else "")
+            raise UsageError(f"{vendor} does not support `{name}` (profile {profile.name!r}); nothing was sent",
+                             hint="`confctl capabilities` shows which vendor supports which verb, and how" + narrow)
 
 
 def _profile_filter(conds_text: list[str] | None, fields: tuple[str, ...]):
@@ -410,7 +411,7 @@ def run_verb(name: str, targets: list[str] | None, all_profiles: bool, conferenc
         profiles = [p for p in profiles if early(p)]
     for p in profiles:
         _model(p)
-    _check_support(name, profiles)
+    _check_support(name, profiles, filtered=not addresses)
 
     with Connections(profiles) as conns:
         chosen = reading(lambda: _resolve(conns, addresses, profiles, wanted, kind, keep))
