@@ -136,12 +136,15 @@ class Poller:
 
     def _get(self, session, path: str, **kw):
         response = session.request("GET", path, **kw)
-        try:
-            from orjson import loads  # an answer of hundreds of events: ~3x faster than json
+        content = getattr(response, "content", None)
+        if isinstance(content, bytes) and content:
+            try:
+                from orjson import loads  # an answer of hundreds of events: ~3x faster than json
 
-            return loads(response.content)
-        except (ImportError, ValueError):
-            return session.json(response)  # the standard path, and its error naming what came back
+                return loads(content)
+            except (ImportError, ValueError):
+                pass
+        return session.json(response)  # the standard path, and its error naming what came back
 
     def _run(self, session, budget: float) -> Iterator[list[dict]]:
         conf_path = f"/rtc-api/conferences/{self._quoted()}"
