@@ -195,6 +195,9 @@ def test_timeout_is_exit_11_and_cleans_up():
     assert exit_code_for(info.value) == 11
     assert "timed out after 0.2s: participants>=3 (1 participant) did not hold" in info.value.message
     assert src.cleaned
+    wt = waiter("joined:Bob", "joined:Carol", any_=True)
+    with pytest.raises(w.WaitTimedOut, match=r"none of joined:Bob \(nobody by that name\); joined:Carol"):
+        w.run_wait(wt, [("nope/prod", Source(snapshot([person("Alice")])))], timeout=0.2, replaying=False)
 
 
 def test_a_source_error_ends_the_wait_with_its_code():

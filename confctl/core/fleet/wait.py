@@ -364,10 +364,11 @@ def _join(worker: threading.Thread) -> None:
 def _unmet(waiter: Waiter, timed_out: bool, timeout, replaying: bool) -> str:
     with waiter.lock:
         missing = [f"{c.text} ({waiter.detail(c)})" for c in waiter.conditions if not waiter.holds(c)]
-    joined = (" nor " if waiter.any_ else "; ").join(missing)
+    unmet = f"none of {'; '.join(missing)} held" if waiter.any_ and len(missing) > 1 \
+        else f"{'; '.join(missing)} did not hold"
     if timed_out:
-        return f"timed out after {timeout:g}s: {joined} did not hold"
-    return f"the {'recording' if replaying else 'event streams'} ended first: {joined} did not hold"
+        return f"timed out after {timeout:g}s: {unmet}"
+    return f"the {'recording' if replaying else 'event streams'} ended first: {unmet}"
 
 
 def _print_report(waiter: Waiter) -> None:
