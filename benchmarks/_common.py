@@ -34,9 +34,12 @@ def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     never blocks, plus `extra`. Bytecode is cached (in a folder of this run, for both sides) even where
     PYTHONDONTWRITEBYTECODE is set: an installed confctl runs from compiled bytecode, like the libraries the
     baselines import, and recompiling its sources on every run would be measured as confctl's own time."""
+    compile_each_run = os.environ.get("BENCH_COMPILE_EACH_RUN") == "1"  # to see what an uncached checkout costs
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith("CONFCTL_") and k not in ("NO_COLOR", "PYTHONDONTWRITEBYTECODE")}
-    env["PYTHONPYCACHEPREFIX"] = PYCACHE
+           if not k.startswith("CONFCTL_") and k != "NO_COLOR"
+           and (compile_each_run or k != "PYTHONDONTWRITEBYTECODE")}
+    if not compile_each_run:
+        env["PYTHONPYCACHEPREFIX"] = PYCACHE
     env["CONFCTL_CONFIG_DIR"] = tempfile.mkdtemp(prefix="confctl-bench-")
     env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
     env["CONFCTL_NO_INPUT"] = "1"
