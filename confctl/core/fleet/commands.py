@@ -393,7 +393,7 @@ def run_verb(name: str, targets: list[str] | None, all_profiles: bool, conferenc
         raise UsageError(f"`{name}` needs a target ({shape}) or a filter (--where, -c)",
                          hint=f"e.g. confctl {name} '{shape}', or confctl {name} -p PROFILE --where "
                               + ("'role==guest'" if kind == "participant" else "'locked==false'")
-                              + " (`confctl participants -o id` prints the addresses)")
+                              + f" (`confctl {kind}s -o id` prints the addresses)")
     default = state.profiles[0] if len(state.profiles) == 1 else None
     addresses = [addressing.parse(t, default) for t in targets]
     known = _configured()
