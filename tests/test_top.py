@@ -313,6 +313,18 @@ def test_view_rules():
     assert view.matches(bob, "BO") and not view.matches(bob, "guest")
 
 
+def test_health_reads_as_a_person_would_say_it():
+    live = Live()
+    live.apply(snapshot(profile="mind-1", vendor="mind", conf="c1"))  # a stream's opening snapshot
+    live.apply(snapshot(profile="gw-1", vendor="gateway", conf="r1"))  # a poll
+    live.apply(envelope.gap("gateway", "gw-1", reason="503"))
+    assert view.health(live, {"mind/mind-1"}, {"gateway/gw-1"}) == [
+        ("gateway/gw-1", "gap", "reason=503"), ("mind/mind-1", "connected", "")]
+    live.apply(envelope.reconnected("gateway", "gw-1", resynced="snapshot"))
+    live.apply(snapshot(profile="gw-1", vendor="gateway", conf="r1"))
+    assert view.health(live, {"mind/mind-1"}, {"gateway/gw-1"})[0][:2] == ("gateway/gw-1", "polling")
+
+
 def _cli(*args, **env):
     return subprocess.run([sys.executable, "-m", "confctl", *args], capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, env={**os.environ, **env}, timeout=60)

@@ -59,7 +59,8 @@ def test_top_shows_the_simulator_and_its_keys_act_on_it(env, px):
             assert bob_muted(px)
             bob_row = lambda: next(r for r in rows(app, "participants") if r[0] == "Bob")  # noqa: E731
             await until(pilot, lambda: bob_row()[3] == "muted")  # the event came back through the stream
-            httpx.post(f"{px.url}/pexip/_sim/join", json={"conference": "meet.demo", "name": "Zoe", "role": "guest", "protocol": "webrtc"})
+            httpx.post(f"{px.url}/pexip/_sim/join",
+                       json={"conference": "meet.demo", "name": "Zoe", "role": "guest", "protocol": "webrtc"})
             await until(pilot, lambda: "Zoe" in [r[0] for r in rows(app, "participants")])
             assert api_participants(px)  # the stream's token (and the actions' connection) are held
             await pilot.press("q")

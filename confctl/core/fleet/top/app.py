@@ -236,7 +236,7 @@ class TopApp(App):
 
     def draw_health(self) -> None:
         parts: list = [(self.banner or "confctl top", "bold")]
-        for source, state, detail in view.health(self.engine.live, self.engine.streamed):
+        for source, state, detail in view.health(self.engine.live, self.engine.streamed, self.engine.polled):
             style = self.style(HEALTH_STYLE.get(state, ""))
             # why a stream is in trouble, not what a reconnection re-read (the tail has that)
             why = f" ({detail[:60]})" if detail and state in ("gap", "ended") else ""
