@@ -470,6 +470,8 @@ class PexipHub:
         # A token call still running (a request_token) must land before the release, or it would leave a
         # participant behind: wait for those in flight, drop those not started.
         self.executor.shutdown(wait=True, cancel_futures=True)
+        for lease in list(self.session.leases.values()):
+            lease.scheduler = None  # the loop is going away
         leases = [lease for lease in list(self.session.leases.values()) if lease.joined]
         if leases:
             from concurrent.futures import ThreadPoolExecutor
