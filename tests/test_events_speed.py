@@ -217,3 +217,89 @@ def test_the_hub_ends_a_quiet_stream_with_exit_3_when_the_token_lapsed(home, mon
     finally:
         hold.set()
         session.close()
+
+
+# -- Mind and Auvious: read in one place, bursts marked for batched output ---------------------------------------
+def test_mind_socket_takes_buffered_messages_in_one_turn_without_a_reader_thread():
+    import asyncio
+
+    from confctl.vendors.mind.events import LoopSocket
+
+    class Frames:
+        def __init__(self, ws):
+            self.ws = ws
+
+        @property
+        def frames(self):
+            return self.ws.waiting
+
+    class FakeWS:
+        def __init__(self, messages):
+            self.waiting = list(messages)
+            self.recv_messages = Frames(self)
+            self.threads = []
+
+        async def recv(self):
+            self.threads.append(threading.current_thread())
+            if not self.waiting:
+                await asyncio.sleep(3600)
+            return self.waiting.pop(0)
+
+        async def close(self):
+            self.waiting = []
+
+    loop = asyncio.new_event_loop()
+    ws = FakeWS(["a", "b", "c"])
+    sock = LoopSocket(loop, ws)
+    assert sock.recv(timeout=1) == "a"
+    assert sock.pending == 2  # b and c came with it: the follower marks `a` _more
+    assert [sock.recv(timeout=1), sock.recv(timeout=1)] == ["b", "c"]
+    assert sock.pending == 0
+    with pytest.raises(TimeoutError):
+        sock.recv(timeout=0.01)  # quiet: the follower checks its stop flag and waits again
+    assert set(ws.threads) == {threading.current_thread()}
+    sock.close()
+    assert loop.is_closed()
+
+
+def test_auvious_marks_every_event_of_an_answer_but_the_last(monkeypatch):
+    from confctl.core.state import state
+    from confctl.core.vendor import FollowOptions
+    from confctl.vendors.auvious import events
+
+    class Session:
+        calls = 0
+
+        def request(self, method, path, **kw):
+            return path
+
+        def json(self, path):
+            if not path.endswith("/events"):
+                return {"version": 0}
+            Session.calls += 1
+            if Session.calls == 1:
+                return [{"id": f"e{v}", "type": "X", "conferenceVersion": v, "conferenceId": "c1"} for v in (1, 2, 3)]
+            return []
+
+        def close(self):
+            pass
+
+    class Provider:
+        def session(self, profile, **kw):
+            return Session()
+
+    class Profile:
+        name = "p"
+
+        def get(self, key):
+            return None
+
+    monkeypatch.setattr(events, "IDLE_PAUSE", 0.01)
+    monkeypatch.setattr(state, "max_wait", 1.0, raising=False)
+    monkeypatch.setattr(state, "timeout", 5.0, raising=False)
+    stop = threading.Event()
+    stream = events.follow(Provider(), Profile(), FollowOptions(conference=("c1",), stop=stop))
+    got = [next(stream) for _ in range(3)]
+    stop.set()
+    list(stream)
+    assert [(e["id"], bool(e.get("_more"))) for e in got] == [("e1", True), ("e2", True), ("e3", False)]
