@@ -172,7 +172,7 @@ class TopApp(App):
         self.interval = interval
         self.filter_text = ""
         self._version = -1
-        self._narrow = False
+        self._width = 0  # the terminal width last drawn for (the column set and the health line depend on it)
         self.selected: tuple[str, str] | None = None  # (profile, conference)
         self.quitting = False
         self.tail = view.Tail()
@@ -218,10 +218,11 @@ class TopApp(App):
             clock, source, where, etype, summary = view.event_line(event)
             self.log_view.write(Text.assemble((clock, "dim"), "  ", source, "  ", where, "  ",
                                               (etype, self.style(EVENT_STYLE.get(etype, "cyan"))), "  ", summary))
-        version, narrow = self.engine.live.version, self.size.width < NARROW
-        if version == self._version and narrow == self._narrow:
+        version, width = self.engine.live.version, self.size.width
+        if version == self._version and width == self._width:
             return
-        self._version, self._narrow = version, narrow
+        self._version, self._width = version, width
+        narrow = width < NARROW
         self.draw_health()
         confs = view.conferences(self.engine.live)
         table = self.confs_table
@@ -235,17 +236,25 @@ class TopApp(App):
         self.draw_participants()
 
     def draw_health(self) -> None:
-        parts: list = [(self.banner or "confctl top", "bold")]
+        items = [Text(self.banner or "confctl top", style="bold")]
         for source, state, detail in view.health(self.engine.live, self.engine.streamed, self.engine.polled):
             style = self.style(HEALTH_STYLE.get(state, ""))
             # why a stream is in trouble, not what a reconnection re-read (the tail has that)
             why = f" ({detail[:60]})" if detail and state in ("gap", "ended") else ""
-            parts += ["   ", ("● ", style), f"{source} ", (state, style), (why, "dim")]
+            items.append(Text.assemble(("● ", style), f"{source} ", (state, style), (why, "dim")))
         if self.engine.error:
-            parts += ["   ", (f"events stopped: {self.engine.error}", self.style("red"))]
+            items.append(Text(f"events stopped: {self.engine.error}", style=self.style("red")))
         elif self.engine.finished and not self.quitting:
-            parts += ["   ", (self.engine.finished_note, self.style("yellow bold"))]
-        self.health_bar.update(Text.assemble(*parts))
+            items.append(Text(self.engine.finished_note, style=self.style("yellow bold")))
+        # lines break between sources, never inside one
+        room, lines, line = max(self.size.width - 2, 20), [], Text()
+        for item in items:
+            if line.cell_len and line.cell_len + 3 + item.cell_len > room:
+                lines.append(line)
+                line = Text()
+            line.append_text(Text("   ") + item if line.cell_len else item)
+        lines.append(line)
+        self.health_bar.update(Text("\n").join(lines))
 
     def draw_participants(self) -> None:
         people = view.participants(self.engine.live, self.selected, self.filter_text)
