@@ -447,3 +447,23 @@ def test_bad_options_are_refused_before_the_screen_opens(tmp_path):
     assert code == 2 and "no such recording" in shown
     code, shown, _ = _on_a_terminal("top", "-p", "nope", home=tmp_path)
     assert code == 2 and "no profile named 'nope'" in shown
+
+
+def test_yes_skips_the_protected_question_but_disconnect_still_asks():
+    engine, src, _, calls = make_engine(protected=True)
+
+    async def go():
+        app = TopApp(engine, yes=True)
+        async with app.run_test(size=(160, 45)) as pilot:
+            src.put(snapshot(people=PEOPLE))
+            await until(pilot, lambda: len(rows(app, "participants")) == 3)
+            await pilot.press("M")  # mute every guest of the selected conference: no question with --yes
+            await until(pilot, lambda: "muted the guests of meet.demo" in text_of(app, "#outcome"))
+            assert calls == [("conn:sim-pexip", "mute-all", "meet.demo")]
+            await pilot.press("tab", "d")
+            await until(pilot, lambda: isinstance(app.screen, Confirm))
+            await pilot.press("escape")
+            await until(pilot, lambda: "not done" in text_of(app, "#outcome"))
+            assert len(calls) == 1
+            await pilot.press("q")
+    run(go())
