@@ -600,6 +600,8 @@ class Session:
                 headers={"User-Agent": USER_AGENT},
                 follow_redirects=False,
                 trust_env=True,
+                # a bulk command's workers (--concurrency, at most 32) each keep their connection alive
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=32),
             ))
         return self._client
 
