@@ -467,3 +467,26 @@ def test_yes_skips_the_protected_question_but_disconnect_still_asks():
             assert len(calls) == 1
             await pilot.press("q")
     run(go())
+
+
+def test_enter_on_a_participant_shows_its_record_with_secrets_masked():
+    from confctl.core.fleet.top.app import Details
+
+    engine, src, _, _ = make_engine()
+    event = snapshot(people=PEOPLE)
+    event["data"]["participants"][1]["raw"] = {"id": "u-bob", "participant_token": "s3cr3t-value"}
+
+    async def go():
+        app = TopApp(engine)
+        async with app.run_test(size=(160, 45)) as pilot:
+            src.put(event)
+            await until(pilot, lambda: len(rows(app, "participants")) == 3)
+            await pilot.press("enter", "down", "enter")  # into the participants, Bob, his record
+            await until(pilot, lambda: isinstance(app.screen, Details))
+            shown = str(app.screen.query_one("#record", Static).render())
+            assert '"muted_audio": false' in shown and "participant_token" in shown
+            assert "s3cr3t-value" not in shown
+            await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, Details))
+            await pilot.press("q")
+    run(go())

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, RichLog, Static
 
@@ -30,6 +30,7 @@ EVENT_STYLE = {"reconnected": "yellow", "gap": "red bold", "snapshot": "dim"}
 KEYS = (
     ("↑/↓, PgUp/PgDn", "move the selection"),
     ("Tab / Enter / Esc", "switch between conferences and participants"),
+    ("Enter (participant)", "every field and the vendor's raw record"),
     ("m", "mute / unmute the selected participant (audio)"),
     ("s / S", "spotlight / remove the spotlight"),
     ("d", "disconnect the selected participant (asks first)"),
@@ -131,6 +132,34 @@ class Help(ModalScreen[None]):
         lines = [f"{k.ljust(width)}  {what}" for k, what in KEYS]
         yield Static(Text("Keys\n\n" + "\n".join(lines) + "\n\n" + COLUMNS + "\n\nEsc or ? closes this list"),
                      id="keys")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class Details(ModalScreen[None]):
+    """Enter on a participant: every common field and the vendor's raw record (secrets masked)."""
+
+    BINDINGS = [Binding("escape,enter,q", "close", "close")]
+    DEFAULT_CSS = """
+    Details { align: center middle; }
+    Details > VerticalScroll { width: 90%; height: 80%; border: round $accent; padding: 0 1;
+                               background: $surface; }
+    """
+
+    def __init__(self, title: str, record: dict):
+        super().__init__()
+        self.title_text, self.record = title, record
+
+    def compose(self) -> ComposeResult:
+        import json
+
+        from confctl.core.events.record import clean
+
+        text = json.dumps(clean(self.record), indent=2, ensure_ascii=False, default=str)
+        with VerticalScroll() as box:
+            box.border_title = Content(self.title_text)
+            yield Static(Text(text + "\n\nEsc closes"), id="record")
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -289,6 +318,9 @@ class TopApp(App):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "conferences":
             self.people_table.focus()
+        elif (person := self.participant()) is not None:
+            self.push_screen(Details(f"{person.vendor} {person.profile}:{person.conference}/{view.who(person)}",
+                                     person.to_dict()))
 
     def on_key(self, event) -> None:
         if event.key != "escape":
