@@ -339,7 +339,9 @@ def test_without_a_terminal_top_refuses_pointing_to_watch_and_follow(tmp_path):
 
 def test_textual_is_imported_only_by_top():
     code = ("import sys, io, contextlib\nfrom confctl.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n    main(['top', '--help']); main(['--help'])\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    for argv in (['top', '--help'], ['--help'], ['participants', '--help'], ['capabilities']):\n"
+            "        main(argv)\n"
             "print([m for m in sys.modules if m.split('.')[0] == 'textual'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
