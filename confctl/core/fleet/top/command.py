@@ -1,6 +1,7 @@
 """`confctl top`: the live cockpit over every profile given (docs/top.md).
 
-Everything is checked before the screen opens (a terminal on both ends, profiles, conferences, the recording),
+Everything is checked before the screen opens (a terminal on stdin, stdout and stderr, profiles, conferences, the
+recording),
 so a mistake is an ordinary exit-2 error; Textual itself is imported only once the cockpit really starts."""
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def top(
     # Textual draws on stderr and reads stdin; stdout redirected means a script wanted output, not a screen.
     which = [n for n, s in (("stdin", sys.stdin), ("stdout", sys.stdout), ("stderr", sys.stderr)) if not s.isatty()]
     if which:
-        raise UsageError(f"confctl top needs a terminal ({' and '.join(which)} "
+        raise UsageError(f"confctl top needs a terminal ({', '.join(which)} "
                          f"{'is' if len(which) == 1 else 'are'} not one)", hint=NO_TTY_HINT)
     if replay is None and (speed is not None or since is not None):
         raise UsageError(f"{'--speed' if speed is not None else '--since'} applies only with --replay FILE")
