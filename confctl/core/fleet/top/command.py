@@ -1,8 +1,7 @@
 """`confctl top`: the live cockpit over every profile given (docs/top.md).
 
 Everything is checked before the screen opens (a terminal on stdin, stdout and stderr, profiles, conferences, the
-recording),
-so a mistake is an ordinary exit-2 error; Textual itself is imported only once the cockpit really starts."""
+recording), so a mistake is an ordinary exit-2 error; Textual itself is imported only once the cockpit starts."""
 
 from __future__ import annotations
 
