@@ -588,7 +588,8 @@ def run_bulk(provider: Provider, ep: Endpoint, values: dict, ids: Iterable[str],
              opts: dict) -> None:
     """One request per id with bounded concurrency over one session (one HTTP client, kept-alive
     connections); one result line per item, in input order, printed as it completes. At most twice
-    `--concurrency` items are in flight or waiting to be printed, so memory does not grow with the input.
+    `--concurrency` items are in flight or waiting to be printed, so memory does not grow with the input (the
+    failed items are kept for the summary).
     Exit 8 when some items failed and some succeeded; when every item failed, the exit code of that failure
     (the first item's if they differ). A goal that already held (the endpoint's `already` rules) is a
     success. The ids were validated before this runs (`BulkIds.check`)."""
@@ -629,15 +630,11 @@ def run_bulk(provider: Provider, ep: Endpoint, values: dict, ids: Iterable[str],
             return done
 
         stream = output.ItemStream(id_field="id", columns=("id", "ok", "note", "error"))
-        failures: list[dict] = []  # the first failure, then one per further exit code (for the summary)
-        failed = 0
+        failed: list[dict] = []
 
         def report(item: dict) -> None:
-            nonlocal failed
             if not item["ok"]:
-                failed += 1
-                if not failures or item["exit_code"] not in {f["exit_code"] for f in failures}:
-                    failures.append(item)
+                failed.append(item)
             stream.add(item)
 
         workers = opts.get("concurrency") or 8
@@ -655,14 +652,20 @@ def run_bulk(provider: Provider, ep: Endpoint, values: dict, ids: Iterable[str],
                     future.cancel()
                 raise
     stream.close()
+    raise_for_failures(failed, count, hint="the results above say which; retry those with --from-file")
+
+
+def raise_for_failures(failed: list[dict], total: int, *, hint: str) -> None:
+    """A batch's outcome (bulk commands and the cross-vendor verbs): nothing failed -> return; some failed ->
+    exit 8; every item failed -> that failure's exit code (the first item's if they differ). `failed` items
+    carry "error", "status" and "exit_code"."""
     if not failed:
         return
-    if failed < count:
-        raise PartialFailure(f"{failed} of {count} items failed",
-                             hint="the results above say which; retry those with --from-file")
-    first = failures[0]
-    codes = sorted({f["exit_code"] for f in failures})
-    error = ConfctlError(f"all {count} items failed" + ("" if len(codes) == 1 else
+    if len(failed) < total:
+        raise PartialFailure(f"{len(failed)} of {total} items failed", hint=hint)
+    first = failed[0]
+    codes = sorted({f["exit_code"] for f in failed})
+    error = ConfctlError(f"all {total} items failed" + ("" if len(codes) == 1 else
                          f" (exit codes {', '.join(map(str, codes))}; exiting with the first item's)") +
                          f"; first: {first['error']}", status=first["status"])
     error.exit_code = first["exit_code"]
