@@ -466,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
                 ok = ok and growth < 20
     bare = {"pexip": "httpx-sse", "mind": "websockets", "auvious": "httpx long-poll"}[args.vendor]
     result = {"name": name, "ratio": ratio, "target": ">= 1.0", "ok": ok,
+              "measured": f"{rate('confctl', 'stream'):,.0f} ev/s", "baseline": f"{rate('baseline', 'stream'):,.0f} ev/s",
               "ratio_meaning": f"confctl events/s / bare {bare} events/s (median, first to last event)",
               "details": details}
     emit(result, args.json)

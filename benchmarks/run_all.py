@@ -22,6 +22,10 @@ BENCHES = {
     "request": ("bench_request.py", [], ["--runs", "8"]),
     "bulk": ("bench_bulk.py", [], ["--items", "200", "--sample", "5"]),
     "events": ("bench_events.py", [], ["--events", "10000", "--rounds", "1", "--long", "50000"]),
+    "events-mind": ("bench_events.py", ["--vendor", "mind", "--long", "0"],
+                    ["--vendor", "mind", "--events", "10000", "--rounds", "1", "--long", "0"]),
+    "events-auvious": ("bench_events.py", ["--vendor", "auvious", "--long", "0"],
+                       ["--vendor", "auvious", "--events", "10000", "--rounds", "1", "--long", "0"]),
     "scale": ("bench_scale.py", [], ["--sizes", "10,100", "--seconds", "3"]),
 }
 
