@@ -423,7 +423,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run, then map the outcome to an exit code (DESIGN §5). Returns the code when called with
     argv (tests), exits otherwise."""
     args = hoist(list(sys.argv[1:] if argv is None else argv))
-    root_help = args in ROOT_HELP_ARGS
+    # Only a real command line (argv None) uses the cache: a caller passing argv (tests) builds the help.
+    root_help = argv is None and args in ROOT_HELP_ARGS
     if root_help:
         text = cached_root_help()
         if text is not None:

@@ -12,7 +12,8 @@ import sys
 from confctl import cli
 
 PROBE = ("import sys, json, io, contextlib\nfrom confctl.cli import main\n"
-         "with contextlib.redirect_stdout(io.StringIO()) as out:\n    code = main(sys.argv[1:])\n"
+         "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+         "    try:\n        main()\n    except SystemExit as exit:\n        code = exit.code\n"
          "print(json.dumps({'code': code, 'text': out.getvalue(), "
          "'typer': 'typer' in sys.modules, 'registry': 'confctl.core.registry' in sys.modules}))")
 
@@ -74,5 +75,17 @@ def test_the_version_is_part_of_the_signature(monkeypatch, tmp_path):
 def test_no_cache_folder_means_the_help_is_built(monkeypatch, capsys):
     monkeypatch.setattr(cli, "_help_cache_file", lambda: None)
     assert cli.cached_root_help() is None
-    assert cli.main(["--help"]) == 0
+    monkeypatch.setattr(sys, "argv", ["confctl", "--help"])
+    try:
+        cli.main()
+    except SystemExit as exit:
+        assert exit.code == 0
     assert capsys.readouterr().out.startswith("Usage: confctl")
+
+
+def test_a_caller_passing_argv_never_reads_or_writes_the_cache(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "cached_root_help", lambda: "STALE\n")
+    stored = []
+    monkeypatch.setattr(cli, "store_root_help", stored.append)
+    assert cli.main(["--help"]) == 0
+    assert capsys.readouterr().out.startswith("Usage: confctl") and stored == []
