@@ -115,6 +115,28 @@ def test_stopping_releases_every_token_even_right_after_the_joins(sim, home, mon
     assert load_status(sim, "early")["tokens"] == 0
 
 
+def test_one_scheduler_refreshes_every_conferences_token_while_following(sim, home, monkeypatch):
+    aliases = load(sim, conferences=10, prefix="fresh", rate=0)["conferences"]
+    httpx.post(sim.url + "/pexip/_sim/ttl", json={"seconds": 2}).raise_for_status()  # refresh every ~0.7 s
+    try:
+        sim.app.state.requests.clear()
+        before = threading.active_count()
+        stop, got, thread, errors = follower(sim, home, monkeypatch, aliases)
+        refreshed = lambda: {p.split("/")[-2] for m, p in list(sim.app.state.requests)  # noqa: E731
+                             if p.endswith("/refresh_token")}
+        try:
+            assert until(lambda: refreshed() >= set(aliases) or errors), errors
+            grown = threading.active_count() - before
+        finally:
+            stop.set()
+            thread.join(30)
+    finally:
+        httpx.post(sim.url + "/pexip/_sim/ttl", json={"seconds": 120})
+    assert not errors
+    assert grown <= 1 + 4 + 3  # no keep-alive thread per token: the scheduler runs them on the token pool
+    assert load_status(sim, "fresh")["tokens"] == 0
+
+
 # -- the pieces --------------------------------------------------------------------------------------------
 def test_a_busy_stream_cannot_starve_a_quiet_one():
     from confctl.core.events.aio import FairQueue
