@@ -293,8 +293,10 @@ class ConferenceFollower:
                         continue
                     known.apply(notification)
                 event = to_event(self.profile.name, self.conference, notification)
-                if getattr(ws, "pending", 0):
-                    event["_more"] = True  # another message is here already: the runner may batch the lines
+                if getattr(ws, "pending", 0) and not self.echoes:
+                    # Another message is here already and will be printed (only an echo is skipped): the
+                    # runner may hold this line until then.
+                    event["_more"] = True
                 yield event
         finally:
             if ws is not None:
