@@ -1,6 +1,12 @@
 """Server-sent events (httpx-sse) → the shared envelope, surviving token expiry and dropped streams.
 
-The token is refreshed by the lease's keep-alive thread while following. When the stream drops, we reconnect
+`events follow` (`follow`) reads every conference given — one or hundreds — in one asyncio loop run by the
+consumer's thread (PexipHub, through core/events/aio.py): no thread per conference nor per event, one
+keep-alive scheduler for every token, joins paced by `--connect-rate`, every token released on exit. The
+thread follower (`follow_conference`, a reader thread per stream) serves `dial --wait` and the live roster.
+Both feed one ConferenceStream, which holds what the events mean:
+
+The token is refreshed while following. When the stream drops, we reconnect
 with backoff; the node re-sends the whole roster between participant_sync_begin/end, which we diff against the
 roster we had, so each change is reported once: a `gap` record says which interval may have lost events, the
 diff follows as participant_create/update/delete, then a `reconnected` record. `breakout_event` is unwrapped
