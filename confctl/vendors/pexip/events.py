@@ -415,14 +415,19 @@ def check_connect_rate(value) -> None:
 def follow(profile, options):
     """Provider.follow: every conference given (one or hundreds) in one asyncio loop in this thread, each with
     its own token (a Pexip token is a participant of its conference), merged fairly; see PexipHub."""
-    from confctl.core.events.aio import drive
-
     aliases = list(dict.fromkeys(options.conference)) or [profile.require("conference")]
     session = SPEC.load().session(profile)  # the vendor's session, through its spec
     try:
-        yield from drive(PexipHub(session, aliases, options, profile.name), options.stop)
+        yield from follow_session(session, aliases, options, profile.name)
     finally:
         session.close()  # releases whatever lease is left (the hub released them already)
+
+
+def follow_session(session, aliases: list[str], options, profile_name: str):
+    """The same over a session the caller owns (`pexip conference events`); its leases are released here."""
+    from confctl.core.events.aio import drive
+
+    return drive(PexipHub(session, aliases, options, profile_name), options.stop)
 
 
 class PexipHub:

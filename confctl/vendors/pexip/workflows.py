@@ -227,7 +227,7 @@ def events(call):
 
     from confctl.core.vendor import FollowOptions
 
-    from .events import follow_conference
+    from .events import follow_session
 
     v = call.values
     fmt = output.fmt()
@@ -236,7 +236,7 @@ def events(call):
 
     def source(stop):
         options = FollowOptions(conference=(alias,), stop=stop, values={"save_frames": v.get("save_frames")})
-        return follow_conference(call.session, alias, options, call.profile.name)
+        return follow_session(call.session, [alias], options, call.profile.name)
 
     runner.run([(f"pexip/{alias}", source)], printer, count=v.get("count"), timeout=v.get("timeout"),
                until=v.get("until"))
