@@ -213,3 +213,31 @@ def test_a_bad_connect_rate_is_exit_2(value):
         check_connect_rate(value)
     assert exit_code_for(caught.value) == 2
     assert connect_rate("25/s") == 25.0 and connect_rate("2.5") == 2.5
+
+
+def test_ctrl_c_releases_every_token_of_many_conferences(sim, home):
+    """A real process following 30 conferences; SIGINT (Ctrl-C) once every stream is open: exit 130 and no
+    token left on the node."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    aliases = load(sim, conferences=30, prefix="ctrlc", rate=0)["conferences"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFCTL_")}
+    env.update({k: v for k, v in sim.env().items() if k.startswith("CONFCTL_PEXIP_")})
+    env.update({"CONFCTL_CONFIG_DIR": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+                "CONFCTL_NO_INPUT": "1", "CONFCTL_PEXIP_PIN": "1234"})
+    cmd = [sys.executable, "-m", "confctl", "-o", "jsonl", "pexip", "events", "--connect-rate", "200"]
+    for alias in aliases:
+        cmd += ["-c", alias]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert until(lambda: load_status(sim, "ctrlc")["streams"] == 30 or proc.poll() is not None)
+        assert proc.poll() is None, proc.stderr.read().decode()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert load_status(sim, "ctrlc")["tokens"] == 0
