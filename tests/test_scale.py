@@ -137,6 +137,23 @@ def test_one_scheduler_refreshes_every_conferences_token_while_following(sim, ho
     assert load_status(sim, "fresh")["tokens"] == 0
 
 
+def test_a_refresh_token_event_refreshes_that_conferences_token_at_once(sim, home, monkeypatch):
+    aliases = load(sim, conferences=3, prefix="urgent", rate=0)["conferences"]
+    stop, got, thread, errors = follower(sim, home, monkeypatch, aliases)
+    try:
+        assert until(lambda: load_status(sim, "urgent")["streams"] == 3 or errors), errors
+        sim.app.state.requests.clear()
+        httpx.post(sim.url + "/pexip/_sim/refresh-event").raise_for_status()  # tokens live 120 s: not due
+        refreshed = lambda: {p.split("/")[-2] for m, p in list(sim.app.state.requests)  # noqa: E731
+                             if p.endswith("/refresh_token")}
+        assert until(lambda: refreshed() >= set(aliases))
+        assert any(e["type"] == "refresh_token" for e in got)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not errors and load_status(sim, "urgent")["tokens"] == 0
+
+
 # -- the pieces --------------------------------------------------------------------------------------------
 def test_a_busy_stream_cannot_starve_a_quiet_one():
     from confctl.core.events.aio import FairQueue
