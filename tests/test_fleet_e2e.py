@@ -146,6 +146,8 @@ def test_mute_across_vendors_then_already(fleet, fsim):
     first = fleet("mute", *targets, "-o", "json", check=0)
     items = json.loads(first.stdout)
     assert [(i["vendor"], i["ok"], i["note"]) for i in items] == [("pexip", True, "muted"), ("gateway", True, "muted")]
+    # The report says it once: the vendor commands' own progress lines are not repeated on stderr.
+    assert "participant mute: ok" not in first.stderr and "muting" not in first.stderr, first.stderr
     people = everyone(fleet)
     assert who(people, "pexip", "Bob")["muted_audio"] is True
     assert next(p for p in people if p["id"] == GW_SESSION)["muted_audio"] is True

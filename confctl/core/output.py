@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from contextlib import contextmanager
 from typing import Any, Iterable
 
 from confctl.core.errors import ConfctlError, UsageError
@@ -351,9 +352,25 @@ def _stderr_line(text: str) -> None:
         sys.stderr.flush()
 
 
+_muted = threading.local()
+
+
+@contextmanager
+def notes_muted():
+    """Within the block, this thread's notes are dropped (warnings and errors still go out): a cross-vendor
+    verb reports each target in its own report, so the vendor command's progress line would only repeat it."""
+    before = getattr(_muted, "on", False)
+    _muted.on = True
+    try:
+        yield
+    finally:
+        _muted.on = before
+
+
 def note(message: str) -> None:
     """Progress and informational text for people: stderr, never stdout."""
-    _stderr_line(message)
+    if not getattr(_muted, "on", False):
+        _stderr_line(message)
 
 
 def warn(message: str) -> None:

@@ -75,8 +75,11 @@ def perform(conn, verb_name_: str, target: Conference | Participant) -> dict:
         return {"ok": True, "already": True, "note": f"already {done}"}
     if verb.fanout:
         return _fanout(conn, verb, target)
+    from confctl.core import output
+
     model = spec_of(conn).load_model()
-    result = dry_run_or(lambda: model.act(conn, verb, target))
+    with output.notes_muted():  # the per-target report says it; the vendor command's progress line would repeat it
+        result = dry_run_or(lambda: model.act(conn, verb, target))
     if isinstance(result, DryRunResult):
         return {"ok": True, "note": "dry run: not sent", "dry_run": [result.curl]}
     if isinstance(result, dict) and result.get("already"):
