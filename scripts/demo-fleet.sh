@@ -21,3 +21,15 @@ run confctl mute-all sim-gateway:town-hall -o table --color never
 run confctl mute 'sim-mind:demo-conference/Bob' 2>&1 || true
 run confctl capabilities -o table --color never
 run confctl participants -p sim-gateway -p sim-pexip --where 'muted_audio==false' -o id
+
+printf '\n\033[1m== waits for scripts, and a meeting recorded then replayed ==\033[0m\n'
+# Record the Pexip stream while someone joins; `wait` returns as soon as they are in.
+confctl -p sim-pexip events follow --record "$work/meeting.jsonl" --timeout 4 -o jsonl >"$work/live.jsonl" 2>/dev/null &
+pids+=($!)
+( sleep 1; confctl sim pexip join Zoe >/dev/null 2>&1 ) &
+run confctl wait -p sim-pexip -p sim-gateway --for 'joined:Zoe' --for 'participants>=3' --timeout 20
+wait "${pids[-1]}" 2>/dev/null || true
+run confctl events replay "$work/meeting.jsonl" --speed max --type 'participant_create' -o table --color never
+confctl events replay "$work/meeting.jsonl" --speed max -o jsonl >"$work/replayed.jsonl"
+run cmp "$work/live.jsonl" "$work/replayed.jsonl"
+echo "the replay is byte-identical to the live -o jsonl output"
