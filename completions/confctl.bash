@@ -12,7 +12,7 @@ _confctl_subcommands() {
         "auvious oauth") echo "token" ;;
         "auvious participant") echo "set-metadata" ;;
         "auvious stream") echo "publish publish-ice set-bitrate set-metadata stop-view unpublish view view-ice" ;;
-        "events") echo "follow" ;;
+        "events") echo "follow replay" ;;
         "gateway") echo "api endpoints events room session webhooks" ;;
         "gateway room") echo "create delete get list members pause play stop volume" ;;
         "gateway session") echo "join leave mute unmute" ;;
@@ -37,7 +37,7 @@ _confctl_subcommands() {
         "sim") echo "auvious gateway mind pexip serve" ;;
         "sim auvious") echo "activity expire-tokens reset revoke-tokens state" ;;
         "sim gateway") echo "calls webhook" ;;
-        "sim mind") echo "drop end expel join leave message reset speak" ;;
+        "sim mind") echo "drop end expel join leave media message reset speak" ;;
         "sim pexip") echo "drop-streams hand join leave maintenance present refer reset speak state ttl" ;;
     esac
 }
@@ -62,7 +62,7 @@ _confctl_options() {
         "auvious conference set-interaction") echo "--endpoint -e -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "auvious conference simple-view") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "auvious endpoints") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
-        "auvious events") echo "--type -t --count -n --timeout --until --conference -c --cursor-file -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "auvious events") echo "--type -t --count -n --timeout --until --record --conference -c --cursor-file -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "auvious oauth") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "auvious oauth token") echo "--cached --no-cached --show-token --no-show-token --token-file -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "auvious participant") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
@@ -82,11 +82,12 @@ _confctl_options() {
         "conferences") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "disconnect") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "events") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
-        "events follow") echo "--type -t --count -n --timeout --until --conference -c --listen --forward-to --save-frames --cursor-file -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "events follow") echo "--type -t --count -n --timeout --until --record --conference -c --listen --forward-to --save-frames --connect-rate --cursor-file -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "events replay") echo "--speed --since --type -t --count -n --timeout --until -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "gateway") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "gateway api") echo "--data -d --param -q --header -H -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "gateway endpoints") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
-        "gateway events") echo "--type -t --count -n --timeout --until --listen --forward-to -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "gateway events") echo "--type -t --count -n --timeout --until --record --listen --forward-to -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "gateway room") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "gateway room create") echo "--reuse --no-reuse -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "gateway room delete") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
@@ -115,7 +116,7 @@ _confctl_options() {
         "mind conference get") echo "--conference -c --detailed --no-detailed --as-participant -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "mind conference update") echo "--conference -c --name --as-participant --data -d -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "mind endpoints") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
-        "mind events") echo "--type -t --count -n --timeout --until --conference -c -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "mind events") echo "--type -t --count -n --timeout --until --record --conference -c -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "mind message") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "mind message send") echo "--conference -c --to --as-participant -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "mind participant") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
@@ -210,7 +211,7 @@ _confctl_options() {
         "pexip conference unmute-all-guests") echo "--conference -c --breakout -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "pexip conference unmute-guests") echo "--conference -c --breakout -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "pexip endpoints") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
-        "pexip events") echo "--type -t --count -n --timeout --until --conference -c --save-frames -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "pexip events") echo "--type -t --count -n --timeout --until --record --conference -c --save-frames --connect-rate -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "pexip node") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "pexip node jwk") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "pexip node status") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
@@ -291,6 +292,7 @@ _confctl_options() {
         "sim mind expel") echo "--url --conference -c -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim mind join") echo "--role --url --conference -c -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim mind leave") echo "--url --conference -c -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "sim mind media") echo "--audio --no-audio --video --no-video --screen --no-screen --url --conference -c -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim mind message") echo "--to --url --conference -c -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim mind reset") echo "--url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim mind speak") echo "--url --conference -c -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
@@ -306,7 +308,7 @@ _confctl_options() {
         "sim pexip speak") echo "--vad --conference -c --url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim pexip state") echo "--conference -c --url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim pexip ttl") echo "--url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
-        "sim serve") echo "--host --port --only --env-file --gateway-webhook --cooldown-scale --pexip-token-ttl --mind-conference-limit --auvious-token-ttl -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "sim serve") echo "--host --port --only --env-file --gateway-webhook --cooldown-scale --meeting --activity --pexip-token-ttl --mind-conference-limit --auvious-token-ttl -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "spotlight") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "top") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "unlock") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
@@ -337,7 +339,7 @@ _confctl_valued() {
         "auvious conference set-interaction") echo "--endpoint -e -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "auvious conference simple-view") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "auvious endpoints") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
-        "auvious events") echo "--type -t --count -n --timeout --until --conference -c --cursor-file -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "auvious events") echo "--type -t --count -n --timeout --until --record --conference -c --cursor-file -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "auvious oauth") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "auvious oauth token") echo "--token-file -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "auvious participant") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
@@ -357,11 +359,12 @@ _confctl_valued() {
         "conferences") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "disconnect") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "events") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
-        "events follow") echo "--type -t --count -n --timeout --until --conference -c --listen --forward-to --save-frames --cursor-file -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "events follow") echo "--type -t --count -n --timeout --until --record --conference -c --listen --forward-to --save-frames --connect-rate --cursor-file -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "events replay") echo "--speed --since --type -t --count -n --timeout --until -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "gateway") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "gateway api") echo "--data -d --param -q --header -H -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "gateway endpoints") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
-        "gateway events") echo "--type -t --count -n --timeout --until --listen --forward-to -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "gateway events") echo "--type -t --count -n --timeout --until --record --listen --forward-to -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "gateway room") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "gateway room create") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "gateway room delete") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
@@ -390,7 +393,7 @@ _confctl_valued() {
         "mind conference get") echo "--conference -c --as-participant -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "mind conference update") echo "--conference -c --name --as-participant --data -d -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "mind endpoints") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
-        "mind events") echo "--type -t --count -n --timeout --until --conference -c -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "mind events") echo "--type -t --count -n --timeout --until --record --conference -c -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "mind message") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "mind message send") echo "--conference -c --to --as-participant -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "mind participant") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
@@ -485,7 +488,7 @@ _confctl_valued() {
         "pexip conference unmute-all-guests") echo "--conference -c --breakout -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "pexip conference unmute-guests") echo "--conference -c --breakout -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "pexip endpoints") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
-        "pexip events") echo "--type -t --count -n --timeout --until --conference -c --save-frames -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "pexip events") echo "--type -t --count -n --timeout --until --record --conference -c --save-frames --connect-rate -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "pexip node") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "pexip node jwk") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "pexip node status") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
@@ -566,6 +569,7 @@ _confctl_valued() {
         "sim mind expel") echo "--url --conference -c -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim mind join") echo "--role --url --conference -c -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim mind leave") echo "--url --conference -c -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "sim mind media") echo "--url --conference -c -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim mind message") echo "--to --url --conference -c -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim mind reset") echo "--url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim mind speak") echo "--url --conference -c -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
@@ -581,7 +585,7 @@ _confctl_valued() {
         "sim pexip speak") echo "--vad --conference -c --url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim pexip state") echo "--conference -c --url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim pexip ttl") echo "--url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
-        "sim serve") echo "--host --port --only --env-file --gateway-webhook --cooldown-scale --pexip-token-ttl --mind-conference-limit --auvious-token-ttl -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "sim serve") echo "--host --port --only --env-file --gateway-webhook --cooldown-scale --activity --pexip-token-ttl --mind-conference-limit --auvious-token-ttl -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "spotlight") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "top") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "unlock") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
@@ -705,6 +709,7 @@ _confctl_values() {
         "auvious endpoints|--output") echo "table wide json jsonl yaml id" ;;
         "auvious endpoints|--color") echo "auto always never" ;;
         "auvious endpoints|--ca-bundle") echo "@file" ;;
+        "auvious events|--record") echo "@file" ;;
         "auvious events|--cursor-file") echo "@file" ;;
         "auvious events|-p") echo "@profile" ;;
         "auvious events|--profile") echo "@profile" ;;
@@ -834,6 +839,7 @@ _confctl_values() {
         "events|--output") echo "table wide json jsonl yaml id" ;;
         "events|--color") echo "auto always never" ;;
         "events|--ca-bundle") echo "@file" ;;
+        "events follow|--record") echo "@file" ;;
         "events follow|--save-frames") echo "@dir" ;;
         "events follow|--cursor-file") echo "@file" ;;
         "events follow|-p") echo "@profile" ;;
@@ -842,6 +848,12 @@ _confctl_values() {
         "events follow|--output") echo "table wide json jsonl yaml id" ;;
         "events follow|--color") echo "auto always never" ;;
         "events follow|--ca-bundle") echo "@file" ;;
+        "events replay|-p") echo "@profile" ;;
+        "events replay|--profile") echo "@profile" ;;
+        "events replay|-o") echo "table wide json jsonl yaml id" ;;
+        "events replay|--output") echo "table wide json jsonl yaml id" ;;
+        "events replay|--color") echo "auto always never" ;;
+        "events replay|--ca-bundle") echo "@file" ;;
         "gateway|-p") echo "@profile" ;;
         "gateway|--profile") echo "@profile" ;;
         "gateway|-o") echo "table wide json jsonl yaml id" ;;
@@ -860,6 +872,7 @@ _confctl_values() {
         "gateway endpoints|--output") echo "table wide json jsonl yaml id" ;;
         "gateway endpoints|--color") echo "auto always never" ;;
         "gateway endpoints|--ca-bundle") echo "@file" ;;
+        "gateway events|--record") echo "@file" ;;
         "gateway events|-p") echo "@profile" ;;
         "gateway events|--profile") echo "@profile" ;;
         "gateway events|-o") echo "table wide json jsonl yaml id" ;;
@@ -1039,6 +1052,7 @@ _confctl_values() {
         "mind endpoints|--output") echo "table wide json jsonl yaml id" ;;
         "mind endpoints|--color") echo "auto always never" ;;
         "mind endpoints|--ca-bundle") echo "@file" ;;
+        "mind events|--record") echo "@file" ;;
         "mind events|-p") echo "@profile" ;;
         "mind events|--profile") echo "@profile" ;;
         "mind events|-o") echo "table wide json jsonl yaml id" ;;
@@ -1644,6 +1658,7 @@ _confctl_values() {
         "pexip endpoints|--output") echo "table wide json jsonl yaml id" ;;
         "pexip endpoints|--color") echo "auto always never" ;;
         "pexip endpoints|--ca-bundle") echo "@file" ;;
+        "pexip events|--record") echo "@file" ;;
         "pexip events|--save-frames") echo "@dir" ;;
         "pexip events|-p") echo "@profile" ;;
         "pexip events|--profile") echo "@profile" ;;
@@ -2148,6 +2163,12 @@ _confctl_values() {
         "sim mind leave|--output") echo "table wide json jsonl yaml id" ;;
         "sim mind leave|--color") echo "auto always never" ;;
         "sim mind leave|--ca-bundle") echo "@file" ;;
+        "sim mind media|-p") echo "@profile" ;;
+        "sim mind media|--profile") echo "@profile" ;;
+        "sim mind media|-o") echo "table wide json jsonl yaml id" ;;
+        "sim mind media|--output") echo "table wide json jsonl yaml id" ;;
+        "sim mind media|--color") echo "auto always never" ;;
+        "sim mind media|--ca-bundle") echo "@file" ;;
         "sim mind message|-p") echo "@profile" ;;
         "sim mind message|--profile") echo "@profile" ;;
         "sim mind message|-o") echo "table wide json jsonl yaml id" ;;
