@@ -164,7 +164,16 @@ def drive(hub: Hub, stop: threading.Event, *, poll: float = 0.5, most: int = 256
 def _finish(loop: asyncio.AbstractEventLoop, hub: Hub) -> None:
     """Shut the hub down, then cancel whatever is left (a second Ctrl-C here abandons the cleanup)."""
     try:
-        loop.run_until_complete(hub.shutdown())
+        task = loop.create_task(hub.shutdown())
+        while True:
+            try:
+                loop.run_until_complete(task)
+                break
+            except RuntimeError:
+                # "Event loop stopped before Future completed": the stop scheduled by a run that Ctrl-C
+                # interrupted (its future had just finished) lands in this one; run again.
+                if task.done():
+                    raise
     finally:
         rest = [t for t in asyncio.all_tasks(loop) if not t.done()]
         for task in rest:

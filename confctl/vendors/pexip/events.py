@@ -454,6 +454,9 @@ class PexipHub:
         self._due: list = []  # heap of (when, seq, alias)
         self._next: dict[str, float] = {}
         self._busy: set[str] = set()
+        self._steps: set = set()  # keep-alive steps running
+        self.closing = False
+        self.keepalive = self.watch = self.executor = self.client = None  # made by start()
         self._seq = 0
 
     # -- lifecycle ------------------------------------------------------------------------------------------
@@ -462,22 +465,32 @@ class PexipHub:
         from concurrent.futures import ThreadPoolExecutor
 
         self.loop = asyncio.get_running_loop()
+        self._poke = asyncio.Event()
         self.executor = ThreadPoolExecutor(TOKEN_WORKERS, thread_name_prefix="pexip-token")
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(self.session.timeout, read=READ_TIMEOUT), verify=self.session._verify,
             headers={"User-Agent": USER_AGENT}, follow_redirects=False, trust_env=True, transport=self.transport,
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=32))
-        self._poke = asyncio.Event()
         self.keepalive = asyncio.ensure_future(self._keepalive())
         self.watch = asyncio.ensure_future(self._watch())
         for alias in self.aliases:
             self.tasks[alias] = asyncio.ensure_future(self._conference(alias))
 
     async def shutdown(self) -> None:
-        tasks = [*self.tasks.values(), self.keepalive, self.watch]
+        self.closing = True
+        if self.executor is None:
+            return  # start() did not get far
+        self._poke.set()
+        tasks = [t for t in (*self.tasks.values(), self.keepalive, self.watch, *self._steps) if t is not None]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)  # each closes its stream
+        # Each closes its stream. Python 3.11's wait_for can lose a cancellation that races with its result,
+        # so the loops also watch `closing`, and a straggler is cancelled once more, never waited for long.
+        _, pending = await asyncio.wait(tasks, timeout=3) if tasks else (set(), set())
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=2)
         # A token call still running (a request_token) must land before the release, or it would leave a
         # participant behind: wait for those in flight, drop those not started.
         self.executor.shutdown(wait=True, cancel_futures=True)
@@ -489,7 +502,8 @@ class PexipHub:
 
             with ThreadPoolExecutor(min(8, len(leases)), thread_name_prefix="pexip-release") as pool:
                 list(pool.map(lambda lease: lease.release(), leases))
-        await self.client.aclose()
+        if self.client is not None:
+            await self.client.aclose()
 
     def _blocking(self, fn, *args):
         return self.loop.run_in_executor(self.executor, fn, *args)
@@ -507,14 +521,16 @@ class PexipHub:
         self._poke.set()
 
     async def _keepalive(self) -> None:
-        while True:
+        while not self.closing:
             now = self.loop.time()
             while self._due and self._due[0][0] <= now:
                 when, _, alias = heapq.heappop(self._due)
                 if self._next.get(alias) != when or alias in self._busy:
                     continue  # superseded by a later look, or a step is running
                 self._busy.add(alias)
-                asyncio.ensure_future(self._step(alias))
+                step = asyncio.ensure_future(self._step(alias))
+                self._steps.add(step)
+                step.add_done_callback(self._steps.discard)
             self._poke.clear()
             delay = self._due[0][0] - now if self._due else None
             try:
@@ -542,7 +558,7 @@ class PexipHub:
 
     async def _watch(self) -> None:
         """A lease can also fail outside the scheduler (a refused refresh on use): look twice a second."""
-        while True:
+        while not self.closing:
             await asyncio.sleep(0.5)
             for alias, lease in list(self.session.leases.items()):
                 if lease.failure is not None:
@@ -596,7 +612,7 @@ class PexipHub:
         put = self.queue.put
         try:
             await self.pacer.wait()
-            while True:
+            while not self.closing:
                 try:
                     stream.check_lease()
                     if stream.connected_once:  # each attempt fits in what is left of the resume window
@@ -613,6 +629,8 @@ class PexipHub:
                 stream.opened()
                 try:
                     async for sse in EventSource(response).aiter_sse():
+                        if self.closing:
+                            break
                         stream.check_lease()
                         for env in stream.feed(sse.id, sse.event, sse.data):
                             await put(alias, env)
