@@ -253,7 +253,8 @@ def test_ctrl_c_releases_every_token_of_many_conferences(sim, home):
         assert until(lambda: load_status(sim, "ctrlc")["streams"] == 30 or proc.poll() is not None)
         assert proc.poll() is None, proc.stderr.read().decode()
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(30) == 130
+        code = proc.wait(30)
+        assert code == 130, proc.stderr.read().decode()[-2000:]
     finally:
         if proc.poll() is None:
             proc.kill()
