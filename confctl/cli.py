@@ -54,6 +54,8 @@ COMMANDS = {
             "confctl.core.fleet.top.command:top"),
     "wait": ("Block until a condition over the live model or the event stream holds (for scripts).",
              "confctl.core.fleet.wait:wait"),
+    "run": ("Run a runbook: steps across vendors, --plan first, idempotent apply, --resume.",
+            "confctl.core.runbook.command:run"),
 }
 
 # Global options that may also be written after the command (kubectl-style); moved to the front before
