@@ -130,7 +130,7 @@ def test_events_follow_plans_a_typed_follow_options_per_profile(tmp_path, monkey
     gateway, pexip = planned["gateway/env"], planned["pexip/env"]
     assert isinstance(gateway, FollowOptions) and isinstance(pexip, FollowOptions)
     assert gateway.conference == () and dict(gateway.values) == {"listen": "127.0.0.1:8099", "forward_to": None}
-    assert pexip.conference == ("meet.y",) and dict(pexip.values) == {"save_frames": None}
+    assert pexip.conference == ("meet.y",) and dict(pexip.values) == {"save_frames": None, "connect_rate": None}
 
     with pytest.raises(ConfctlError, match="--forward-to"):
         command.plan(None, [], [], {"forward_to": "ftp://x"})
