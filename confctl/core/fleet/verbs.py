@@ -221,19 +221,8 @@ def _configured(name: str):
 
 
 def raise_for_failures(failed: list[dict], total: int, *, hint: str) -> None:
-    """A batch's outcome, as bulk commands report theirs (confctl.core.builder.run_bulk): nothing failed ->
-    return; some failed -> exit 8; every item failed -> that failure's exit code (the first item's if they
-    differ). `failed` items carry "error", "status" and "exit_code"."""
-    from confctl.core.errors import PartialFailure
+    """A batch's outcome, exactly as bulk commands report theirs (confctl.core.builder.raise_for_failures):
+    nothing failed -> return; some failed -> exit 8; every item failed -> that failure's exit code."""
+    from confctl.core.builder import raise_for_failures as outcome
 
-    if not failed:
-        return
-    if len(failed) < total:
-        raise PartialFailure(f"{len(failed)} of {total} items failed", hint=hint)
-    first = failed[0]
-    codes = sorted({f["exit_code"] for f in failed})
-    error = ConfctlError(f"all {total} items failed" + ("" if len(codes) == 1 else
-                         f" (exit codes {', '.join(map(str, codes))}; exiting with the first item's)") +
-                         f"; first: {first['error']}", status=first["status"])
-    error.exit_code = first["exit_code"]
-    raise error
+    outcome(failed, total, hint=hint)
