@@ -116,6 +116,15 @@ def parse_vars(pairs: list[str] | None) -> dict:
 
 def load(path: str, overrides: dict | None = None) -> Runbook:
     """Read and validate the whole file (structure, commands, parameters, references, profiles)."""
+    try:
+        return _load(path, overrides)
+    except RunbookError as exc:
+        exc.message = f"{path}: {exc.message}"
+        exc.args = (exc.message,)
+        raise
+
+
+def _load(path: str, overrides: dict | None) -> Runbook:
     p, text, data = read(path)
     if not isinstance(data, dict):
         raise RunbookError(None, "(top level)", "a runbook is a mapping with a `steps:` list")
@@ -216,9 +225,13 @@ def _step(i: int, raw, book: Runbook, seen: dict) -> Step:
 
 def _check_refs(step: Step, raw: dict, book: Runbook, seen: dict) -> None:
     """Every reference names a variable or an earlier step (and a field a `set` step defines)."""
+    fields = []
     for key, value in raw.items():
-        if key == "id":
-            continue
+        if key in ("args", "set") and isinstance(value, dict):
+            fields += [(f"{key}.{k}", v) for k, v in value.items()]
+        elif key != "id":
+            fields.append((key, value))
+    for key, value in fields:
         try:
             found = refs.refs_in(value)
         except refs.RefError as exc:

@@ -58,15 +58,16 @@ def _room_create(conn, values: dict) -> Probe:
 
 
 def _breakout_create(conn, values: dict) -> Probe:
-    """Pexip: a breakout room of that name is open -> reuse it (its uuid is the result, as create's is)."""
-    from confctl.vendors.pexip import names
-
-    session = conn.ensure_session()
-    for room in names.rooms(session, values["alias"]).values():
-        if room["uuid"] != names.MAIN and names.room_name(session, values["alias"], room) == values.get("name"):
-            return Probe(True, f"breakout room {values.get('name')!r} is open: {room['uuid']}",
-                         {"breakout_uuid": room["uuid"], "reused": True})
-    return Probe(False, f"opens breakout room {values.get('name')!r}")
+    """Pexip: a breakout room of that name is open with someone in it -> reuse it (its uuid is the result, as
+    create's is). Read through the common model (a room's participants carry its name and uuid); an empty
+    room is not seen this way, so it would be opened again."""
+    name = values.get("name")
+    _, people = conn.profile.provider.load_model().snapshot(conn, (values["alias"],))
+    for person in people:
+        if person.room == name and isinstance(person.raw, dict) and person.raw.get("room") not in (None, "main"):
+            uuid = person.raw["room"]
+            return Probe(True, f"breakout room {name!r} is open: {uuid}", {"breakout_uuid": uuid, "reused": True})
+    return Probe(False, f"opens breakout room {name!r}")
 
 
 PROBES: dict[str, Callable] = {
