@@ -411,3 +411,17 @@ def test_killed_during_a_wait_then_resume_finishes_without_doing_any_step_twice(
     assert len([p for p in posts if p.endswith("/play")]) == 1
     assert len([p for p in posts if p.endswith("/lock")]) == 1
     assert json.loads(state.read_text())["finished"] is True
+
+
+def test_a_run_step_past_its_timeout_fails_as_a_timeout_exit_7():
+    from confctl.core.errors import exit_code_for
+    from confctl.core.runbook.engine import StepTimedOut, _with_timeout
+    from confctl.core.runbook.load import Step
+
+    step = Step(0, "slow", "run", {}, timeout=0.05)
+    release = __import__("threading").Event()
+    with pytest.raises(StepTimedOut) as caught:
+        _with_timeout(step, lambda: release.wait(5))
+    release.set()
+    assert exit_code_for(caught.value) == 7 and "within its timeout of 0.05s" in caught.value.message
+    assert _with_timeout(step, lambda: "quick") == "quick"

@@ -13,8 +13,9 @@ from confctl.core.errors import ConfctlError, UsageError, ValidationError
 from confctl.core.runbook import refs
 
 KINDS = ("run", "verb", "wait", "set")
-COMMON = {"id", "name", "timeout", "on_error", "profile"}
-KEYS = {"run": {"args"}, "verb": {"targets", "where"}, "wait": {"any", "conference", "where"}, "set": set()}
+COMMON = {"id", "name", "timeout", "on_error"}
+KEYS = {"run": {"args", "profile"}, "verb": {"targets", "where"}, "wait": {"any", "conference", "where", "profile"},
+        "set": set()}
 TOP = {"runbook", "name", "description", "vars", "profiles", "steps"}
 STEP_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 WAIT_TIMEOUT = 600.0  # a wait without a timeout still ends: cron jobs must not hang
