@@ -72,9 +72,10 @@ class Context:
 
 
 def item(step: Step, status: str, *, note: str | None = None, result=None, error: ConfctlError | None = None,
-         duration: float | None = None, plan: str | None = None) -> dict:
+         duration: float | None = None, plan: str | None = None, ctx: "Context | None" = None) -> dict:
     """One line of the report (the JSON Lines record of a step)."""
-    out = {"step": step.id, "name": step.name, "kind": step.kind, "what": step.what, "status": status}
+    what = refs.show(step.describe(), ctx.book.variables, ctx.results) if ctx is not None else step.what
+    out = {"step": step.id, "name": step.name, "kind": step.kind, "what": what, "status": status}
     if plan is not None:
         out["plan"] = plan
     out["note"] = note
@@ -109,16 +110,16 @@ def _plan_step(ctx: Context, step: Step) -> dict:
     waiting_on = _depends(step, ctx)
     if waiting_on:
         return item(step, "planned", plan="will change", note="depends on " + ", ".join(sorted(waiting_on)),
-                    duration=time.monotonic() - start)
+                    duration=time.monotonic() - start, ctx=ctx)
     try:
         probe = _probe(ctx, step)
     except ConfctlError as exc:
         return item(step, "planned", plan="cannot run", note=exc.message, error=exc,
-                    duration=time.monotonic() - start)
+                    duration=time.monotonic() - start, ctx=ctx)
     earlier = ctx.changing.get(probe.key) if probe.key is not None else None
     if probe.holds and earlier:  # holds now, but an earlier step changes that first (start, then stop)
         return item(step, "planned", plan="will change", note=f"after step {earlier!r} (now: {probe.note})",
-                    duration=time.monotonic() - start)
+                    duration=time.monotonic() - start, ctx=ctx)
     if probe.key is not None and not probe.holds:
         ctx.changing[probe.key] = step.id
     if probe.holds:
@@ -134,7 +135,7 @@ def _plan_step(ctx: Context, step: Step) -> dict:
     else:
         word = "will change"
     return item(step, "planned", plan=word, note=probe.note, result=probe.result if probe.holds or
-                step.kind == "set" else None, duration=time.monotonic() - start)
+                step.kind == "set" else None, duration=time.monotonic() - start, ctx=ctx)
 
 
 def _probe(ctx: Context, step: Step) -> Probe:
@@ -170,8 +171,8 @@ def apply(book: Runbook, store, done_before: dict, emit: Callable[[dict], None])
         for step in book.steps:
             if step.id in done_before:
                 ctx.results[step.id] = done_before[step.id].get("result")
-                it = item(step, "skipped", note=f"{done_before[step.id].get('status')} in an earlier run "
-                          "(--resume)", result=ctx.results[step.id])
+                how = "done" if done_before[step.id].get("status") == "done" else "already held"
+                it = item(step, "skipped", note=f"{how} in an earlier run (--resume)", result=ctx.results[step.id])
                 it["resumed"] = True
             elif stopped is not None:
                 it = item(step, "skipped", note=f"not run: step {stopped.id!r} failed")
@@ -194,8 +195,8 @@ def _apply_step(ctx: Context, step: Step) -> dict:
     try:
         status, note, result = _with_timeout(step, lambda: _run(ctx, step))
     except ConfctlError as exc:
-        return item(step, "failed", note=exc.hint, error=exc, duration=time.monotonic() - start)
-    return item(step, status, note=note, result=_plain(result), duration=time.monotonic() - start)
+        return item(step, "failed", note=exc.hint, error=exc, duration=time.monotonic() - start, ctx=ctx)
+    return item(step, status, note=note, result=_plain(result), duration=time.monotonic() - start, ctx=ctx)
 
 
 def _with_timeout(step: Step, fn):

@@ -47,6 +47,7 @@ class Step:
     preset: dict = field(default_factory=dict)
     args: dict = field(default_factory=dict)
     command: str = ""
+    positional: tuple = ()  # the args shown on the step's line (the command's positional parameters)
     # verb
     verb: str | None = None
     targets: list = field(default_factory=list)
@@ -61,8 +62,10 @@ class Step:
     what: str = ""  # describe(), the variables filled in
 
     def describe(self) -> str:
-        if self.kind == "run":
-            return self.command
+        if self.kind == "run":  # the command line it stands for, positional arguments included
+            shown = [v if isinstance(v, str) else " ".join(map(str, v)) if isinstance(v, list) else str(v)
+                     for k, v in self.args.items() if k in self.positional]
+            return " ".join([self.command, *shown])
         if self.kind == "verb":
             return f"{self.verb} {' '.join(map(str, self.targets))}".strip()
         if self.kind == "wait":
@@ -359,6 +362,7 @@ def _run_step(step: Step, raw: dict, book: Runbook) -> None:
             names = ", ".join(n for n, p in params.items() if not p.hidden and n not in preset) or "none"
             raise RunbookError(sid, f"args.{name}", f"`{step.command}` has no such parameter; it takes: {names}")
     step.args = args
+    step.positional = tuple(n for n, p in params.items() if p.is_positional)
     name = raw.get("profile", book.profiles.get(provider.name))
     step.profile = _vars_only(sid, "profile", name, book.variables)
     if step.profile is not None and not isinstance(step.profile, str):
