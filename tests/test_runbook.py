@@ -425,3 +425,26 @@ def test_a_run_step_past_its_timeout_fails_as_a_timeout_exit_7():
     release.set()
     assert exit_code_for(caught.value) == 7 and "within its timeout of 0.05s" in caught.value.message
     assert _with_timeout(step, lambda: "quick") == "quick"
+
+
+def test_a_bulk_command_sends_each_value_and_is_already_done_the_second_time(cli, rsim, tmp_path):
+    book = tmp_path / "bulk.yaml"
+    book.write_text("""
+steps:
+  - id: members
+    run: gateway room members
+    args: {room_id: tHall-room-6a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b}
+  - id: hush
+    run: gateway session mute
+    args: {uuid: ["${members.members.0.uuid}", "${members.members.1.uuid}"]}
+""")
+    first = by_step(lines(cli("run", str(book), "-o", "jsonl", check=0)))
+    assert first["hush"]["status"] == "done" and len(first["hush"]["result"]["items"]) == 2
+    mutes = [p for m, p in sent(rsim) if m == "POST" and p.endswith("/conference/mute")]
+    assert len(mutes) == 2 and len(set(mutes)) == 2
+    again = by_step(lines(cli("run", str(book), "-o", "jsonl", check=0)))
+    assert again["hush"]["status"] == "already"  # the gateway answers 409 "already muted": the goal holds
+
+    book.write_text("steps:\n  - {id: hush, run: gateway session mute, args: {uuid: [ok-1, 'no/such']}}\n")
+    proc = cli("run", str(book), "-o", "jsonl")
+    assert proc.returncode == 2 and "step 'hush': args.uuid:" in proc.stderr

@@ -240,11 +240,16 @@ def _run(ctx: Context, step: Step) -> tuple[str, str | None, Any]:
         probe = run_probe(conn, step.endpoint, values)
         if probe.holds:
             return "already", probe.note, probe.result
-        result = conn.call(step.endpoint.id, values)
+        from confctl.core.runbook.load import split_bulk
+
+        several = split_bulk(step.endpoint, values)
+        results = [conn.call(step.endpoint.id, one) for one in several]
         if isinstance(getattr(conn.session, "rosters", None), dict):
             conn.session.rosters.clear()  # names cached by look-ups may have moved (a breakout opened)
-        if isinstance(result, dict) and (result.get("already") or result.get("reused")):
-            return "already", result.get("status") or "already held", result
+        held = [r for r in results if isinstance(r, dict) and (r.get("already") or r.get("reused"))]
+        result = results[0] if len(results) == 1 else {"items": results}
+        if len(held) == len(results):
+            return "already", (held[0].get("status") if len(held) == 1 else None) or "already held", result
         return "done", None, result
     if step.kind == "verb":
         return _run_verb(ctx, step)

@@ -374,34 +374,48 @@ def _run_step(step: Step, raw: dict, book: Runbook) -> None:
 def check_args(step: Step, provider, profile, variables: dict, results: dict) -> None:
     """Validate the args with the endpoint's own rules (build_call: nothing is sent). A value that depends on
     a step not yet run is checked with the parameter's example in its place; its own check comes when it is
-    known."""
+    known. A bulk parameter's values are checked one by one, as the command checks them."""
     from confctl.core.builder import build_call
 
     ep = step.endpoint
     params = params_of(provider, ep)
-    deferred = set()
-    args = {}
+    deferred, args = set(), {}
     for name, value in step.args.items():
         if refs.pending(value, variables, results):
             deferred.add(name)
-            p = params[name]
-            args[name] = p.example if p.example is not None else ("x" if p.type != "list" else ["x"])
             continue
         try:
             args[name] = refs.substitute(value, variables, results)
         except refs.RefError as exc:
             raise RunbookError(step.id, f"args.{name}", str(exc)) from None
     values = build_values(provider, ep, step.preset, args, step.id)
-    try:
-        build_call(provider, ep, values, profile)
-    except ValidationError as exc:
-        flags = {p.cli_flag: n for n, p in params.items()} | {n.upper(): n for n in params}
-        name = flags.get(exc.field)
-        if name in deferred:
-            return
-        where = f"args.{name}" if name else exc.field
-        raise RunbookError(step.id, where, exc.rule if name else exc.message.split(": ", 1)[-1],
-                           hint=exc.hint) from None
+    for name in deferred:
+        values[name] = _placeholder(params[name])
+    flags = {p.cli_flag: n for n, p in params.items()} | {n.upper(): n for n in params}
+    for one in split_bulk(ep, values):
+        try:
+            build_call(provider, ep, one, profile)
+        except ValidationError as exc:
+            name = flags.get(exc.field)
+            if name in deferred:
+                continue
+            where = f"args.{name}" if name else exc.field
+            raise RunbookError(step.id, where, exc.rule if name else exc.message.split(": ", 1)[-1],
+                               hint=exc.hint) from None
+
+
+def _placeholder(p):
+    """A stand-in for a value known only at run time: the parameter's example, else a value of its type."""
+    if p.example is not None:
+        return p.example
+    return {"int": 0, "float": 0.0, "bool": False, "list": ["x"], "json": "{}"}.get(p.type, "x")
+
+
+def split_bulk(ep, values: dict) -> list[dict]:
+    """One set of values per request: a bulk parameter (several session ids) is sent once per value."""
+    if ep.bulk and isinstance(values.get(ep.bulk), list):
+        return [{**values, ep.bulk: item} for item in values[ep.bulk]] or [values]
+    return [values]
 
 
 # -- verb: a cross-vendor verb on addressed targets ----------------------------------------------------------
