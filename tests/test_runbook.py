@@ -448,3 +448,19 @@ steps:
     book.write_text("steps:\n  - {id: hush, run: gateway session mute, args: {uuid: [ok-1, 'no/such']}}\n")
     proc = cli("run", str(book), "-o", "jsonl")
     assert proc.returncode == 2 and "step 'hush': args.uuid:" in proc.stderr
+
+
+def test_the_plan_reads_a_look_up_before_any_change_so_later_steps_are_checked(cli, rsim, tmp_path):
+    book = tmp_path / "read.yaml"
+    book.write_text("""
+steps:
+  - {id: members, run: gateway room members, args: {room_id: tHall-room-6a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b}}
+  - {id: first, set: {uuid: "${members.members.0.uuid}"}}
+  - {id: lock, verb: lock, targets: "sim-pexip:meet.demo"}
+  - {id: again, run: gateway room members, args: {room_id: tHall-room-6a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b}}
+""")
+    plan = by_step(lines(cli("run", str(book), "--plan", "-o", "jsonl", check=0)))
+    assert plan["members"]["plan"] == "will read" and plan["members"]["result"]["members"]
+    assert plan["first"]["plan"] == "will set" and plan["first"]["result"]["uuid"].startswith("tHall-")
+    assert plan["again"]["plan"] == "will read" and plan["again"]["result"] is None  # after a change: not read
+    assert changing(rsim) == []

@@ -31,6 +31,7 @@ class Context:
     conns: Any = None  # verbs.Connections: named profiles (verbs, waits)
     _by_profile: dict = field(default_factory=dict)  # (vendor, name) -> Connection, for run steps
     changing: dict = field(default_factory=dict)  # plan: probe key -> the earlier step that changes it
+    changes: list = field(default_factory=list)  # plan: the steps so far that will change something
 
     def __post_init__(self):
         from confctl.core.fleet.verbs import Connections
@@ -109,6 +110,7 @@ def _plan_step(ctx: Context, step: Step) -> dict:
     start = time.monotonic()
     waiting_on = _depends(step, ctx)
     if waiting_on:
+        ctx.changes.append(step.id)
         return item(step, "planned", plan="will change", note="depends on " + ", ".join(sorted(waiting_on)),
                     duration=time.monotonic() - start, ctx=ctx)
     try:
@@ -118,6 +120,7 @@ def _plan_step(ctx: Context, step: Step) -> dict:
                     duration=time.monotonic() - start, ctx=ctx)
     earlier = ctx.changing.get(probe.key) if probe.key is not None else None
     if probe.holds and earlier:  # holds now, but an earlier step changes that first (start, then stop)
+        ctx.changes.append(step.id)
         return item(step, "planned", plan="will change", note=f"after step {earlier!r} (now: {probe.note})",
                     duration=time.monotonic() - start, ctx=ctx)
     if probe.key is not None and not probe.holds:
@@ -132,10 +135,29 @@ def _plan_step(ctx: Context, step: Step) -> dict:
         word = "will set"
     elif step.kind == "run" and not step.endpoint.mutating:
         word = "will read"
+        # A look-up before anything changes reads what it will read on apply: its result lets the plan check
+        # the steps that use it. After a change it would read the state before that change: not read then.
+        if reads_in_plan(step.endpoint) and not ctx.changes:
+            try:
+                ctx.results[step.id] = _plain(ctx.run_conn(step).call(step.endpoint.id, ctx.values(step)))
+            except ConfctlError as exc:
+                return item(step, "planned", plan="cannot run", note=exc.message, error=exc,
+                            duration=time.monotonic() - start, ctx=ctx)
+            return item(step, "planned", plan=word, note="read now for the plan", result=ctx.results[step.id],
+                        duration=time.monotonic() - start, ctx=ctx)
     else:
         word = "will change"
+    if word in ("will change", "will wait"):
+        ctx.changes.append(step.id)
     return item(step, "planned", plan=word, note=probe.note, result=probe.result if probe.holds or
                 step.kind == "set" else None, duration=time.monotonic() - start, ctx=ctx)
+
+
+NOT_READ_IN_PLAN = {"pexip.events", "mind.recording.get", "mind.recording.preview"}  # streams, downloads
+
+
+def reads_in_plan(ep) -> bool:
+    return not ep.mutating and not ep.binary and ep.id not in NOT_READ_IN_PLAN
 
 
 def _probe(ctx: Context, step: Step) -> Probe:
