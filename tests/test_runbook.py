@@ -464,3 +464,12 @@ steps:
     assert plan["first"]["plan"] == "will set" and plan["first"]["result"]["uuid"].startswith("tHall-")
     assert plan["again"]["plan"] == "will read" and plan["again"]["result"] is None  # after a change: not read
     assert changing(rsim) == []
+
+
+def test_a_conference_verb_done_per_participant_is_planned_per_participant(cli, rsim, tmp_path):
+    book = tmp_path / "hush.yaml"
+    book.write_text("steps:\n  - {id: hush, verb: mute-all, targets: 'sim-gateway:town-hall'}\n")
+    assert lines(cli("run", str(book), "--plan", "-o", "jsonl", check=0))[0]["plan"] == "will change"
+    assert lines(cli("run", str(book), "-o", "jsonl", check=0))[0]["status"] == "done"
+    (planned,) = lines(cli("run", str(book), "--plan", "-o", "jsonl", check=0))
+    assert planned["plan"] == "already done", planned  # every caller muted: the gateway has no room-wide flag

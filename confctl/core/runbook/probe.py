@@ -116,14 +116,31 @@ def verb_targets(conns, step, targets: list[str]) -> list:
     return reading(lambda: _resolve(conns, addresses, [], {}, kind, keep))
 
 
+def _holds(conns, name: str, target) -> bool:
+    """The verb's goal holds for the target; for a verb done participant by participant (the gateway's
+    mute-all), when it holds for each of them (as `perform` would find)."""
+    from confctl.core.fleet.verbs import HOST_ROLES, holds, reading, verb_of
+
+    conn = conns.get(target.profile)
+    verb = verb_of(conn, name, target)
+    if holds(verb, target):
+        return True
+    if not verb.fanout:
+        return False
+    model = conn.profile.provider.load_model()
+    people = [p for p in reading(lambda: model.participants(conn, target.id))
+              if (p.role or "").lower() not in HOST_ROLES]
+    return all(_holds(conns, verb.fanout, p) for p in people)
+
+
 def verb_probe(conns, step, targets: list[str]) -> tuple[Probe, list]:
-    from confctl.core.fleet.verbs import VERBS, holds, verb_of
+    from confctl.core.fleet.verbs import VERBS
 
     chosen = verb_targets(conns, step, targets)
     done = VERBS[step.verb][1]
     if not chosen:
         return Probe(True, "nothing matches; nothing to do", {"items": []}), chosen
-    pending = [t for t in chosen if not holds(verb_of(conns.get(t.profile), step.verb, t), t)]
+    pending = [t for t in chosen if not _holds(conns, step.verb, t)]
     if not pending:
         return Probe(True, f"all {len(chosen)} already {done}", {"items": []}), chosen
     names = ", ".join(str(t.name or t.id) for t in pending[:5]) + (" ..." if len(pending) > 5 else "")
