@@ -394,6 +394,8 @@ def test_killed_during_a_wait_then_resume_finishes_without_doing_any_step_twice(
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == (130 if sig == signal.SIGTERM else -signal.SIGKILL), err
+    if sig == signal.SIGTERM:
+        assert "interrupted: 2 of 5 steps done" in err and "--resume` continues" in err
     done = [json.loads(line)["step"] for line in out.splitlines() if line.strip()]
     assert done[:2] == ["room", "announce"]
     assert set(json.loads(state.read_text())["steps"]) == {"room", "announce"}

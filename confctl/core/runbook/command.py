@@ -121,7 +121,13 @@ def run(
         if not resume:
             store.save()  # a new run: an earlier state is replaced
         _sigterm_as_interrupt()
-        items = engine.apply(book, store, done_before, reporter)
+        try:
+            items = engine.apply(book, store, done_before, reporter)
+        except KeyboardInterrupt:
+            done = len(store.data["steps"])
+            output.note(f"interrupted: {done} of {len(book.steps)} steps done (recorded in {store.path}); "
+                        f"`confctl run {file} --resume` continues from the next one")
+            raise
         failure = engine.outcome(items)
         if failure is None:
             store.finish()
