@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -218,7 +216,7 @@ def test_an_invalid_runbook_fails_before_sending_anything(cli, rsim, tmp_path, t
     # A valid first step that would change state: nothing of it may be sent when a later step is invalid.
     book.write_text(text if text.startswith("stepz") else
                     text.replace("steps: [", "steps: [{id: first, verb: lock, targets: 'sim-pexip:meet.demo'}, ", 1))
-    for mode in ((), ("--plan",)):
+    for mode in ((), ("--plan",), ("--check",)):
         proc = cli("run", str(book), *mode, "-o", "jsonl")
         assert proc.returncode == 2, (proc.stdout, proc.stderr)
         assert message in json.loads(proc.stderr.splitlines()[-1])["error"], proc.stderr
@@ -294,6 +292,9 @@ def test_run_schema_prints_the_schema_and_every_example_validates_against_it(cli
     assert schema == json.loads((ROOT / "confctl/core/runbook/runbook.schema.json").read_text())
     examples = sorted(EXAMPLES.glob("*.yaml"))
     assert len(examples) >= 3
+    for path in examples:  # valid as confctl reads them too (--check contacts no vendor)
+        proc = cli("run", str(path), *VARS, "--check", check=0)
+        assert f"valid ({len(yaml.safe_load(path.read_text())['steps'])} steps)" in proc.stderr
     for path in examples:
         assert _check(schema, yaml.safe_load(path.read_text()), schema) == [], path.name
     # ... and the check is not vacuous: a misspelt key and a bad on_error are caught.

@@ -166,21 +166,12 @@ def _probe(ctx: Context, step: Step) -> Probe:
         return run_probe(ctx.run_conn(step), step.endpoint, values)
     if step.kind == "verb":
         targets = ctx.resolve(step, "targets", step.targets)
-        _add_profiles(ctx, targets)
         return verb_probe(ctx.conns, step, targets)[0]
     if step.kind == "wait":
         conds = ctx.resolve(step, "wait", step.conditions)
         return wait_probe(ctx.conns, step, conds, step.conference)[0]
     values = ctx.resolve(step, "set", step.values)
     return Probe(None, ", ".join(f"{k}={v}" for k, v in values.items()), values)
-
-
-def _add_profiles(ctx: Context, targets: list[str]) -> None:
-    """Targets address profiles by name; check each is configured (exit 2 naming it, nothing sent)."""
-    from confctl.core.fleet import targets as addressing
-
-    for text in targets:
-        addressing.parse(text)
 
 
 # -- apply -----------------------------------------------------------------------------------------------------
