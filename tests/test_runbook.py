@@ -476,3 +476,23 @@ def test_a_conference_verb_done_per_participant_is_planned_per_participant(cli, 
     assert lines(cli("run", str(book), "-o", "jsonl", check=0))[0]["status"] == "done"
     (planned,) = lines(cli("run", str(book), "--plan", "-o", "jsonl", check=0))
     assert planned["plan"] == "already done", planned  # every caller muted: the gateway has no room-wide flag
+
+
+def test_a_vendor_command_that_is_a_verb_knows_its_goal_from_the_common_model(cli, rsim, tmp_path):
+    book = tmp_path / "pm.yaml"
+    book.write_text("""
+profiles: {pexip: sim-pexip}
+steps:
+  - {id: bob, run: pexip participant mute, args: {participant: Bob}}
+  - {id: alice, run: pexip participant unmute, args: {participant: Alice}}
+  - {id: nobody, run: pexip participant mute, args: {participant: Nobody}, on_error: continue}
+""")
+    plan = by_step(lines(cli("run", str(book), "--plan", "-o", "jsonl")))
+    assert plan["bob"]["plan"] == "will change" and plan["alice"]["plan"] == "already done"
+    assert plan["nobody"]["plan"] == "cannot run" and "no participant matches 'Nobody'" in plan["nobody"]["note"]
+    assert changing(rsim) == []
+    first = by_step(lines(cli("run", str(book), "-o", "jsonl")))
+    assert [first[s]["status"] for s in ("bob", "alice", "nobody")] == ["done", "already", "failed"]
+    again = by_step(lines(cli("run", str(book), "-o", "jsonl")))
+    assert again["bob"]["status"] == "already" and again["bob"]["note"] == "already muted"
+    assert len([p for m, p in sent(rsim) if m == "POST" and "/participants/" in p and p.endswith("/mute")]) == 1

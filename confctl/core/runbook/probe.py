@@ -88,14 +88,50 @@ PROBES: dict[str, Callable] = {
 }
 
 
+def _verb_backed(conn, endpoint, values: dict) -> Probe | None:
+    """A command that is how the vendor does a cross-vendor verb with a `holds` rule (Pexip's participant mute
+    is its `mute`): the common model says whether the goal holds — the participant named is muted already.
+    None when the endpoint is no such verb's, or its values do not say which conference."""
+    from confctl.core.fleet import targets as addressing
+    from confctl.core.fleet.verbs import VERBS, holds
+
+    spec = conn.profile.provider
+    verb = next((v for v in spec.verbs if v.endpoint == endpoint.id and v.holds is not None), None)
+    if verb is None:
+        return None
+    param = {attr: name for name, attr in verb.params.items() if not attr.startswith("=")}
+    model = spec.load_model()
+    done = VERBS[verb.name][1]
+    if verb.target == "conference":
+        conf_value = values.get(param.get("id"))
+        if conf_value is None:
+            return None
+        confs, _ = model.snapshot(conn, (str(conf_value),))
+        target = addressing.one(str(conf_value), confs, "conference", f"profile {conn.name!r}")
+    else:
+        conf_value, who = values.get(param.get("conference")), values.get(param.get("id"))
+        if conf_value is None or who is None:
+            return None
+        people = model.participants(conn, str(conf_value))
+        target = addressing.one(str(who), people, "participant", f"{conn.name}:{conf_value}")
+    if holds(verb, target):
+        return Probe(True, f"already {done}", {"already": True, "status": f"already_{done.replace(' ', '_')}"})
+    return Probe(False, f"{verb.name} {target.name or target.id}")
+
+
 def run_probe(conn, endpoint, values: dict) -> Probe:
     """The probe of a run step (values: the endpoint's parameter values, references resolved)."""
     from confctl.core.fleet.verbs import reading
 
     probe = PROBES.get(endpoint.id)
-    if probe is not None:
+    several = endpoint.bulk and isinstance(values.get(endpoint.bulk), list)  # sent once per value: no probe
+    if not several and (probe is not None or any(v.endpoint == endpoint.id and v.holds for v in conn.profile.provider.verbs)):
         filled = conn.build(endpoint.id, values).values  # profile defaults filled in (the conference alias)
-        return reading(lambda: probe(conn, filled))
+        if probe is not None:
+            return reading(lambda: probe(conn, filled))
+        found = reading(lambda: _verb_backed(conn, endpoint, filled))
+        if found is not None:
+            return found
     if not endpoint.mutating:
         return Probe(None, "reads (nothing changes)")
     return Probe(None, "sends " + " ".join(endpoint.command_path))
