@@ -496,3 +496,17 @@ steps:
     again = by_step(lines(cli("run", str(book), "-o", "jsonl")))
     assert again["bob"]["status"] == "already" and again["bob"]["note"] == "already muted"
     assert len([p for m, p in sent(rsim) if m == "POST" and "/participants/" in p and p.endswith("/mute")]) == 1
+
+
+def test_two_applies_of_one_runbook_never_run_at_once(cli, rsim, tmp_path):
+    from confctl.core.cachefile import FileLock, lock_path
+
+    book, state = tmp_path / "one.yaml", tmp_path / "one.state.json"
+    book.write_text("steps:\n  - {id: lock, verb: lock, targets: 'sim-pexip:meet.demo'}\n")
+    with FileLock(lock_path(state)):  # as a running apply holds it
+        proc = cli("run", str(book), "--state", str(state), "-o", "jsonl")
+    assert proc.returncode == 2 and "another `confctl run`" in proc.stderr
+    assert changing(rsim) == []
+    proc = cli("run", str(book), "--state", str(state), "-o", "json", check=0)
+    (only,) = json.loads(proc.stdout)  # -o json: the report as one list at the end
+    assert only["step"] == "lock" and only["status"] == "done"
