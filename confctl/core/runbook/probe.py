@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from confctl.core.errors import ConflictError
+from confctl.core.errors import ApiError, ConflictError
 
 
 @dataclass
@@ -183,6 +183,18 @@ def verb_probe(conns, step, targets: list[str]) -> tuple[Probe, list]:
     return Probe(False, f"{step.verb} {len(pending)} of {len(chosen)}: {names}"), chosen
 
 
+def _conferences_of(values: list[str], profile: str, vendor: str) -> tuple[list[str], list[str]]:
+    """The conferences a wait step names for one profile: (those named PROFILE:ID or VENDOR:ID, plain ids)."""
+    named, plain = [], []
+    for value in values:
+        prefix, sep, rest = value.partition(":")
+        if sep and prefix in (profile, vendor):
+            named.append(rest)
+        elif not sep:
+            plain.append(value)
+    return named, plain
+
+
 def wait_probe(conns, step, conditions: list[str], conference: list[str]) -> tuple[Probe, Any]:
     """The wait conditions evaluated once over a snapshot of each watched profile."""
     from confctl.core.fleet import wait as waiting
@@ -195,10 +207,17 @@ def wait_probe(conns, step, conditions: list[str], conference: list[str]) -> tup
     waiter = waiting.Waiter([waiting.parse(c) for c in conditions], any_=step.any_, where=predicate)
     for name in step.profile:
         conn = conns.get(name)
-        mine = tuple(c.split(":", 1)[1] if c.startswith(f"{name}:") else c for c in conference
-                     if ":" not in c or c.startswith(f"{name}:") or c.startswith(f"{conn.vendor}:"))
-        mine = tuple(c.split(":", 1)[1] if c.startswith(f"{conn.vendor}:") else c for c in mine)
-        waiter.live.apply(reading(lambda: snapshot_event(conn, mine)))
+        named, plain = _conferences_of(conference, name, conn.vendor)
+        mine = list(named)
+        for value in plain:  # a plain conference id may belong to another watched profile
+            try:
+                reading(lambda: conn.profile.provider.load_model().snapshot(conn, (value,)))
+                mine.append(value)
+            except ApiError:
+                continue
+        if plain and not mine:
+            continue
+        waiter.live.apply(reading(lambda: snapshot_event(conn, tuple(mine))))
     waiter.everything_in = True
     if waiter.check():
         report = waiter.report()
