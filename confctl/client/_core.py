@@ -9,7 +9,7 @@ import threading
 import weakref
 from typing import Any, Iterable, Iterator
 
-from confctl.client import _methods
+import confctl.client._methods as _methods
 
 
 # -- opening a profile --------------------------------------------------------------------------------------
@@ -222,7 +222,7 @@ class Client:
         from confctl.core.builder import endpoint_rows
 
         methods = {spec.endpoint.id: ".".join(_methods.snake(w) for w in spec.path)
-                   for spec in _methods.walk(self._tree) if not spec.preset}
+                   for spec in _methods.walk(self._tree) if not spec.alias}
         return [{**row, "method_name": methods[row["id"]]} for row in endpoint_rows(self.connection.provider)]
 
     # one endpoint
@@ -294,10 +294,10 @@ class Client:
                 return items
             call.query[pg.cursor_param] = cursor
 
-    def call(self, endpoint_id: str, /, **values: Any) -> Any:
+    def call_endpoint(self, endpoint_id: str, /, **values: Any) -> Any:
         """Run an endpoint by id ("pexip.participant.mute") with its parameters by name."""
         for spec in _methods.walk(self._tree):
-            if spec.endpoint.id == endpoint_id and not spec.preset:
+            if spec.endpoint.id == endpoint_id and not spec.alias:
                 return self._invoke(spec, {a.name: values.get(a.param.name if a.param is not None else a.name,
                                                               values.get(a.name))
                                            for a in spec.args})

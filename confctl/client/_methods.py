@@ -41,6 +41,7 @@ class MethodSpec:
     args: tuple[Arg, ...]
     preset: dict = field(default_factory=dict)
     help: str = ""
+    alias: bool = False  # another command path for the endpoint (a friendly verb), not its own
 
     @property
     def signature(self) -> inspect.Signature:
@@ -85,13 +86,16 @@ def method_spec(provider, ep, alias=None) -> MethodSpec:
 
     preset = dict(alias.preset) if alias else {}
     params = [p for p in _cmd_params(provider, ep) if p.name not in preset]
+    def needed(p) -> bool:  # a value must be given (no profile field or default stands in)
+        return bool(p.required) and p.profile is None and p.default is None
+
     positional = [p for p in params if p.is_positional]
-    positional.sort(key=lambda p: not p.required)  # required arguments first, as the command orders them
+    positional.sort(key=lambda p: not needed(p))  # required arguments first, as the command orders them
     args: list[Arg] = []
     taken: set[str] = set()
     for p in positional:
         name = snake(p.name)
-        args.append(Arg(name, p, positional=True, required=bool(p.required)))
+        args.append(Arg(name, p, positional=True, required=needed(p)))
         taken.add(name)
     for p in params:
         if p.is_positional:
@@ -101,7 +105,7 @@ def method_spec(provider, ep, alias=None) -> MethodSpec:
             name = snake(p.name)
         if name in taken:
             raise RuntimeError(f"{ep.id}: two parameters would both be the keyword {name!r}")
-        args.append(Arg(name, p))
+        args.append(Arg(name, p, required=needed(p)))
         taken.add(name)
     for extra, wanted in ((DATA, ep.data), (ALL_PAGES, ep.paginate is not None)):
         if wanted:
@@ -110,7 +114,7 @@ def method_spec(provider, ep, alias=None) -> MethodSpec:
             taken.add(name)
     path = alias.command if alias else ep.command_path
     return MethodSpec(snake(path[-1]), tuple(path), ep, tuple(args), preset,
-                      (alias.help if alias and alias.help else ep.help))
+                      (alias.help if alias and alias.help else ep.help), alias is not None)
 
 
 @dataclass
@@ -127,7 +131,7 @@ class Group:
 _TREES: dict[str, Group] = {}
 
 # What the client object itself offers; a vendor group of one of these names would be hidden by it.
-RESERVED = frozenset({"close", "request", "events", "endpoints", "participants", "conferences", "vendor",
+RESERVED = frozenset({"close", "call_endpoint", "request", "events", "endpoints", "participants", "conferences", "vendor",
                       "profile", "connection", "mute", "unmute", "kick", "disconnect", "spotlight", "unspotlight",
                       "mute_all", "unmute_all", "lock", "unlock", "perform"})
 
@@ -143,6 +147,8 @@ def tree(provider) -> Group:
             node = root
             for word in spec.path[:-1]:
                 key = snake(word)
+                if key in node.methods:
+                    raise RuntimeError(f"{provider.name}: `{' '.join(spec.path)}` is under a command of its own")
                 if key not in node.groups:
                     sub = node.path + (word,)
                     node.groups[key] = Group(sub, help=provider.group_help.get(" ".join(sub), ""))

@@ -101,7 +101,7 @@ class GatewayRoom:
             room_id: room id ({prefix}-room-{uuid})
         """
         ...
-    def volume(self, room_id: str, *, level: int | None = ...) -> Any:
+    def volume(self, room_id: str, *, level: int) -> Any:
         """Set the playback volume (-50..7; negative attenuates).
 
         POST /api/v1/conferences/{room_id}/volume   [gateway.room.volume]
@@ -116,7 +116,7 @@ class GatewayRoom:
 
 class GatewaySession:
     """Call sessions: join a room, leave, mute, unmute (in bulk)."""
-    def join(self, uuid: str | Sequence[str], *, room: str | None = ..., command_uid: str | None = ...) -> Any:
+    def join(self, uuid: str | Sequence[str], *, room: str, command_uid: str | None = ...) -> Any:
         """Join call session(s) to a room (members join muted).
 
         POST /api/v1/sessions/{uuid}/commands/conference/join   [gateway.session.join]
@@ -259,7 +259,7 @@ class AsyncGatewayRoom:
             room_id: room id ({prefix}-room-{uuid})
         """
         ...
-    async def volume(self, room_id: str, *, level: int | None = ...) -> Any:
+    async def volume(self, room_id: str, *, level: int) -> Any:
         """Set the playback volume (-50..7; negative attenuates).
 
         POST /api/v1/conferences/{room_id}/volume   [gateway.room.volume]
@@ -274,7 +274,7 @@ class AsyncGatewayRoom:
 
 class AsyncGatewaySession:
     """Call sessions: join a room, leave, mute, unmute (in bulk)."""
-    async def join(self, uuid: str | Sequence[str], *, room: str | None = ..., command_uid: str | None = ...) -> Any:
+    async def join(self, uuid: str | Sequence[str], *, room: str, command_uid: str | None = ...) -> Any:
         """Join call session(s) to a room (members join muted).
 
         POST /api/v1/sessions/{uuid}/commands/conference/join   [gateway.session.join]
@@ -453,7 +453,7 @@ class PexipBreakout:
             conference: conference alias
         """
         ...
-    def move(self, participants: str | Sequence[str] | None = ..., *, conference: str | None = ..., from_: str | None = ..., to: str | None = ...) -> Any:
+    def move(self, participants: str | Sequence[str] | None = ..., *, conference: str | None = ..., from_: str, to: str) -> Any:
         """Move participants out of a breakout room: to main, to another room, or back to their previous room.
 
         POST /api/client/v2/conferences/{alias}/breakouts/{breakout}/participants/breakout   [pexip.breakout.move]
@@ -466,7 +466,7 @@ class PexipBreakout:
             to: "main", "previous" or a breakout room (UUID, short id or name)
         """
         ...
-    def move_from_main(self, participants: str | Sequence[str], *, conference: str | None = ..., to: str | None = ...) -> Any:
+    def move_from_main(self, participants: str | Sequence[str], *, conference: str | None = ..., to: str) -> Any:
         """Move participants from the main room into a breakout room.
 
         POST /api/client/v2/conferences/{alias}/participants/breakout   [pexip.breakout.move_from_main]
@@ -537,7 +537,7 @@ class PexipCall:
             breakout: send the request to this breakout room (same request under /breakouts/{uuid}/): its UUID, the short id the roster shows, or its name
         """
         ...
-    def fecc(self, participant: str, call: str, *, conference: str | None = ..., action: Literal['start', 'stop', 'continue'] | None = ..., pan: Literal['left', 'right'] | None = ..., tilt: Literal['up', 'down'] | None = ..., zoom: Literal['in', 'out'] | None = ..., timeout: int | None = ..., breakout: str | None = ...) -> Any:
+    def fecc(self, participant: str, call: str, *, conference: str | None = ..., action: Literal['start', 'stop', 'continue'], pan: Literal['left', 'right'] | None = ..., tilt: Literal['up', 'down'] | None = ..., zoom: Literal['in', 'out'] | None = ..., timeout: int | None = ..., breakout: str | None = ...) -> Any:
         """Far-end camera control on a gateway call.
 
         POST /api/client/v2/conferences/{alias}/participants/{participant}/calls/{call}/fecc   [pexip.call.fecc]
@@ -555,7 +555,7 @@ class PexipCall:
             breakout: send the request to this breakout room (same request under /breakouts/{uuid}/): its UUID, the short id the roster shows, or its name
         """
         ...
-    def new_candidate(self, participant: str, call: str, *, conference: str | None = ..., candidate: str | None = ..., mid: str | None = ..., ufrag: str | None = ..., pwd: str | None = ..., breakout: str | None = ...) -> Any:
+    def new_candidate(self, participant: str, call: str, *, conference: str | None = ..., candidate: str, mid: str, ufrag: str | None = ..., pwd: str | None = ..., breakout: str | None = ...) -> Any:
         """Send a trickle ICE candidate.
 
         POST /api/client/v2/conferences/{alias}/participants/{participant}/calls/{call}/new_candidate   [pexip.call.new_candidate]
@@ -572,7 +572,7 @@ class PexipCall:
             breakout: send the request to this breakout room (same request under /breakouts/{uuid}/): its UUID, the short id the roster shows, or its name
         """
         ...
-    def update(self, participant: str, call: str, *, conference: str | None = ..., sdp: str | None = ..., fecc_supported: bool | None = ..., breakout: str | None = ...) -> Any:
+    def update(self, participant: str, call: str, *, conference: str | None = ..., sdp: str, fecc_supported: bool | None = ..., breakout: str | None = ...) -> Any:
         """Send a new SDP (e.g. ICE restart).
 
         POST /api/client/v2/conferences/{alias}/participants/{participant}/calls/{call}/update   [pexip.call.update]
@@ -1074,7 +1074,7 @@ class PexipNode:
 
 class PexipParticipant:
     """Act on a participant (name, UUID, prefix; any room)."""
-    def add_call(self, participant: str | None = ..., *, conference: str | None = ..., call_type: Literal['WEBRTC'] | None = ..., sdp: str | None = ..., fecc_supported: bool | None = ..., media_type: Literal['video', 'video-only', 'audio'] | None = ..., present: Literal['main'] | None = ..., breakout: str | None = ...) -> Any:
+    def add_call(self, participant: str | None = ..., *, conference: str | None = ..., call_type: Literal['WEBRTC'] | None = ..., sdp: str, fecc_supported: bool | None = ..., media_type: Literal['video', 'video-only', 'audio'] | None = ..., present: Literal['main'] | None = ..., breakout: str | None = ...) -> Any:
         """Add a WebRTC call element to confctl's own participant (returns call_uuid, sdp).
 
         POST /api/client/v2/conferences/{alias}/participants/{participant}/calls   [pexip.participant.calls]
@@ -1164,7 +1164,7 @@ class PexipParticipant:
             breakout: send the request to this breakout room (same request under /breakouts/{uuid}/): its UUID, the short id the roster shows, or its name
         """
         ...
-    def calls(self, participant: str | None = ..., *, conference: str | None = ..., call_type: Literal['WEBRTC'] | None = ..., sdp: str | None = ..., fecc_supported: bool | None = ..., media_type: Literal['video', 'video-only', 'audio'] | None = ..., present: Literal['main'] | None = ..., breakout: str | None = ...) -> Any:
+    def calls(self, participant: str | None = ..., *, conference: str | None = ..., call_type: Literal['WEBRTC'] | None = ..., sdp: str, fecc_supported: bool | None = ..., media_type: Literal['video', 'video-only', 'audio'] | None = ..., present: Literal['main'] | None = ..., breakout: str | None = ...) -> Any:
         """Add a WebRTC call element to confctl's own participant (returns call_uuid, sdp).
 
         POST /api/client/v2/conferences/{alias}/participants/{participant}/calls   [pexip.participant.calls]
@@ -1254,7 +1254,7 @@ class PexipParticipant:
             breakout: send the request to this breakout room (same request under /breakouts/{uuid}/): its UUID, the short id the roster shows, or its name
         """
         ...
-    def fecc(self, participant: str, *, conference: str | None = ..., action: Literal['start', 'stop', 'continue'] | None = ..., pan: Literal['left', 'right'] | None = ..., tilt: Literal['up', 'down'] | None = ..., zoom: Literal['in', 'out'] | None = ..., timeout: int | None = ..., breakout: str | None = ...) -> Any:
+    def fecc(self, participant: str, *, conference: str | None = ..., action: Literal['start', 'stop', 'continue'], pan: Literal['left', 'right'] | None = ..., tilt: Literal['up', 'down'] | None = ..., zoom: Literal['in', 'out'] | None = ..., timeout: int | None = ..., breakout: str | None = ...) -> Any:
         """Far-end camera control of a participant.
 
         POST /api/client/v2/conferences/{alias}/participants/{participant}/fecc   [pexip.participant.fecc]
@@ -1359,7 +1359,7 @@ class PexipParticipant:
             breakout: send the request to this breakout room (same request under /breakouts/{uuid}/): its UUID, the short id the roster shows, or its name
         """
         ...
-    def pres_in_mix(self, participant: str | None = ..., *, conference: str | None = ..., on: bool | None = ..., breakout: str | None = ...) -> Any:
+    def pres_in_mix(self, participant: str | None = ..., *, conference: str | None = ..., on: bool, breakout: str | None = ...) -> Any:
         """Whether you see presentation in the layout mix (AC; yourself only).
 
         POST /api/client/v2/conferences/{alias}/participants/{participant}/pres_in_mix   [pexip.participant.pres_in_mix]
@@ -1521,7 +1521,7 @@ class PexipParticipant:
             breakout: send the request to this breakout room (same request under /breakouts/{uuid}/): its UUID, the short id the roster shows, or its name
         """
         ...
-    def transfer(self, participant: str, *, conference: str | None = ..., to: str | None = ..., role: str | None = ..., pin_file: str | os.PathLike[str] | None = ..., breakout: str | None = ...) -> Any:
+    def transfer(self, participant: str, *, conference: str | None = ..., to: str, role: str, pin_file: str | os.PathLike[str] | None = ..., breakout: str | None = ...) -> Any:
         """Transfer a participant to another conference.
 
         POST /api/client/v2/conferences/{alias}/participants/{participant}/transfer   [pexip.participant.transfer]
@@ -1588,7 +1588,7 @@ class PexipParticipant:
 
 class PexipPresentation:
     """Fetch presentation frames (JPEG)."""
-    def frame(self, *, conference: str | None = ..., id: str | None = ...) -> Any:
+    def frame(self, *, conference: str | None = ..., id: str) -> Any:
         """Fetch the latest presentation frame (binary: -O FILE or a pipe).
 
         GET /api/client/v2/conferences/{alias}/presentation.jpeg   [pexip.presentation.frame]
@@ -1599,7 +1599,7 @@ class PexipPresentation:
             id: id of the presentation_frame event (`confctl pexip events -o jsonl` shows it)
         """
         ...
-    def frame_high(self, *, conference: str | None = ..., id: str | None = ...) -> Any:
+    def frame_high(self, *, conference: str | None = ..., id: str) -> Any:
         """Fetch the latest presentation frame in high resolution (binary).
 
         GET /api/client/v2/conferences/{alias}/presentation_high.jpeg   [pexip.presentation.frame_high]
@@ -1654,7 +1654,7 @@ class PexipToken:
 
 class PexipVideoMix:
     """Personal layouts: create, configure, delete mixes."""
-    def configure(self, mix_name: str, *, conference: str | None = ..., layout: Literal['1:0', '1:7', '1:21', '2:21', '1:33', '2x2', '3x3', '4x4', '5x5', '4:0', '9:0', '16:0', '25:0', '1:1', 'one_main_nine_around', 'one_main_twelve_around', 'two_mains_eight_around', 'ac', 'teams', '5:7', 'ac_presentation_in_mix', 'ac_presentation_in_mix_group'] | None = ..., breakout: str | None = ...) -> Any:
+    def configure(self, mix_name: str, *, conference: str | None = ..., layout: Literal['1:0', '1:7', '1:21', '2:21', '1:33', '2x2', '3x3', '4x4', '5x5', '4:0', '9:0', '16:0', '25:0', '1:1', 'one_main_nine_around', 'one_main_twelve_around', 'two_mains_eight_around', 'ac', 'teams', '5:7', 'ac_presentation_in_mix', 'ac_presentation_in_mix_group'], breakout: str | None = ...) -> Any:
         """Set the layout of a video mix. Layouts: 1:0, 1:7, 1:21, 2:21, 1:33, 2x2, 3x3, 4x4, 5x5, 4:0, 9:0, 16:0, 25:0, 1:1, one_main_nine_around, one_main_twelve_around, two_mains_eight_around, ac, teams, 5:7, ac_presentation_in_mix, ac_presentation_in_mix_group.
 
         POST /api/client/v2/conferences/{alias}/video_mixes/{mix_name}/configure   [pexip.video_mix.configure]
@@ -1831,7 +1831,7 @@ class AsyncPexipBreakout:
             conference: conference alias
         """
         ...
-    async def move(self, participants: str | Sequence[str] | None = ..., *, conference: str | None = ..., from_: str | None = ..., to: str | None = ...) -> Any:
+    async def move(self, participants: str | Sequence[str] | None = ..., *, conference: str | None = ..., from_: str, to: str) -> Any:
         """Move participants out of a breakout room: to main, to another room, or back to their previous room.
 
         POST /api/client/v2/conferences/{alias}/breakouts/{breakout}/participants/breakout   [pexip.breakout.move]
@@ -1844,7 +1844,7 @@ class AsyncPexipBreakout:
             to: "main", "previous" or a breakout room (UUID, short id or name)
         """
         ...
-    async def move_from_main(self, participants: str | Sequence[str], *, conference: str | None = ..., to: str | None = ...) -> Any:
+    async def move_from_main(self, participants: str | Sequence[str], *, conference: str | None = ..., to: str) -> Any:
         """Move participants from the main room into a breakout room.
 
         POST /api/client/v2/conferences/{alias}/participants/breakout   [pexip.breakout.move_from_main]
@@ -1915,7 +1915,7 @@ class AsyncPexipCall:
             breakout: send the request to this breakout room (same request under /breakouts/{uuid}/): its UUID, the short id the roster shows, or its name
         """
         ...
-    async def fecc(self, participant: str, call: str, *, conference: str | None = ..., action: Literal['start', 'stop', 'continue'] | None = ..., pan: Literal['left', 'right'] | None = ..., tilt: Literal['up', 'down'] | None = ..., zoom: Literal['in', 'out'] | None = ..., timeout: int | None = ..., breakout: str | None = ...) -> Any:
+    async def fecc(self, participant: str, call: str, *, conference: str | None = ..., action: Literal['start', 'stop', 'continue'], pan: Literal['left', 'right'] | None = ..., tilt: Literal['up', 'down'] | None = ..., zoom: Literal['in', 'out'] | None = ..., timeout: int | None = ..., breakout: str | None = ...) -> Any:
         """Far-end camera control on a gateway call.
 
         POST /api/client/v2/conferences/{alias}/participants/{participant}/calls/{call}/fecc   [pexip.call.fecc]
@@ -1933,7 +1933,7 @@ class AsyncPexipCall:
             breakout: send the request to this breakout room (same request under /breakouts/{uuid}/): its UUID, the short id the roster shows, or its name
         """
         ...
-    async def new_candidate(self, participant: str, call: str, *, conference: str | None = ..., candidate: str | None = ..., mid: str | None = ..., ufrag: str | None = ..., pwd: str | None = ..., breakout: str | None = ...) -> Any:
+    async def new_candidate(self, participant: str, call: str, *, conference: str | None = ..., candidate: str, mid: str, ufrag: str | None = ..., pwd: str | None = ..., breakout: str | None = ...) -> Any:
         """Send a trickle ICE candidate.
 
         POST /api/client/v2/conferences/{alias}/participants/{participant}/calls/{call}/new_candidate   [pexip.call.new_candidate]
@@ -1950,7 +1950,7 @@ class AsyncPexipCall:
             breakout: send the request to this breakout room (same request under /breakouts/{uuid}/): its UUID, the short id the roster shows, or its name
         """
         ...
-    async def update(self, participant: str, call: str, *, conference: str | None = ..., sdp: str | None = ..., fecc_supported: bool | None = ..., breakout: str | None = ...) -> Any:
+    async def update(self, participant: str, call: str, *, conference: str | None = ..., sdp: str, fecc_supported: bool | None = ..., breakout: str | None = ...) -> Any:
         """Send a new SDP (e.g. ICE restart).
 
         POST /api/client/v2/conferences/{alias}/participants/{participant}/calls/{call}/update   [pexip.call.update]
@@ -2452,7 +2452,7 @@ class AsyncPexipNode:
 
 class AsyncPexipParticipant:
     """Act on a participant (name, UUID, prefix; any room)."""
-    async def add_call(self, participant: str | None = ..., *, conference: str | None = ..., call_type: Literal['WEBRTC'] | None = ..., sdp: str | None = ..., fecc_supported: bool | None = ..., media_type: Literal['video', 'video-only', 'audio'] | None = ..., present: Literal['main'] | None = ..., breakout: str | None = ...) -> Any:
+    async def add_call(self, participant: str | None = ..., *, conference: str | None = ..., call_type: Literal['WEBRTC'] | None = ..., sdp: str, fecc_supported: bool | None = ..., media_type: Literal['video', 'video-only', 'audio'] | None = ..., present: Literal['main'] | None = ..., breakout: str | None = ...) -> Any:
         """Add a WebRTC call element to confctl's own participant (returns call_uuid, sdp).
 
         POST /api/client/v2/conferences/{alias}/participants/{participant}/calls   [pexip.participant.calls]
@@ -2542,7 +2542,7 @@ class AsyncPexipParticipant:
             breakout: send the request to this breakout room (same request under /breakouts/{uuid}/): its UUID, the short id the roster shows, or its name
         """
         ...
-    async def calls(self, participant: str | None = ..., *, conference: str | None = ..., call_type: Literal['WEBRTC'] | None = ..., sdp: str | None = ..., fecc_supported: bool | None = ..., media_type: Literal['video', 'video-only', 'audio'] | None = ..., present: Literal['main'] | None = ..., breakout: str | None = ...) -> Any:
+    async def calls(self, participant: str | None = ..., *, conference: str | None = ..., call_type: Literal['WEBRTC'] | None = ..., sdp: str, fecc_supported: bool | None = ..., media_type: Literal['video', 'video-only', 'audio'] | None = ..., present: Literal['main'] | None = ..., breakout: str | None = ...) -> Any:
         """Add a WebRTC call element to confctl's own participant (returns call_uuid, sdp).
 
         POST /api/client/v2/conferences/{alias}/participants/{participant}/calls   [pexip.participant.calls]
@@ -2632,7 +2632,7 @@ class AsyncPexipParticipant:
             breakout: send the request to this breakout room (same request under /breakouts/{uuid}/): its UUID, the short id the roster shows, or its name
         """
         ...
-    async def fecc(self, participant: str, *, conference: str | None = ..., action: Literal['start', 'stop', 'continue'] | None = ..., pan: Literal['left', 'right'] | None = ..., tilt: Literal['up', 'down'] | None = ..., zoom: Literal['in', 'out'] | None = ..., timeout: int | None = ..., breakout: str | None = ...) -> Any:
+    async def fecc(self, participant: str, *, conference: str | None = ..., action: Literal['start', 'stop', 'continue'], pan: Literal['left', 'right'] | None = ..., tilt: Literal['up', 'down'] | None = ..., zoom: Literal['in', 'out'] | None = ..., timeout: int | None = ..., breakout: str | None = ...) -> Any:
         """Far-end camera control of a participant.
 
         POST /api/client/v2/conferences/{alias}/participants/{participant}/fecc   [pexip.participant.fecc]
@@ -2737,7 +2737,7 @@ class AsyncPexipParticipant:
             breakout: send the request to this breakout room (same request under /breakouts/{uuid}/): its UUID, the short id the roster shows, or its name
         """
         ...
-    async def pres_in_mix(self, participant: str | None = ..., *, conference: str | None = ..., on: bool | None = ..., breakout: str | None = ...) -> Any:
+    async def pres_in_mix(self, participant: str | None = ..., *, conference: str | None = ..., on: bool, breakout: str | None = ...) -> Any:
         """Whether you see presentation in the layout mix (AC; yourself only).
 
         POST /api/client/v2/conferences/{alias}/participants/{participant}/pres_in_mix   [pexip.participant.pres_in_mix]
@@ -2899,7 +2899,7 @@ class AsyncPexipParticipant:
             breakout: send the request to this breakout room (same request under /breakouts/{uuid}/): its UUID, the short id the roster shows, or its name
         """
         ...
-    async def transfer(self, participant: str, *, conference: str | None = ..., to: str | None = ..., role: str | None = ..., pin_file: str | os.PathLike[str] | None = ..., breakout: str | None = ...) -> Any:
+    async def transfer(self, participant: str, *, conference: str | None = ..., to: str, role: str, pin_file: str | os.PathLike[str] | None = ..., breakout: str | None = ...) -> Any:
         """Transfer a participant to another conference.
 
         POST /api/client/v2/conferences/{alias}/participants/{participant}/transfer   [pexip.participant.transfer]
@@ -2966,7 +2966,7 @@ class AsyncPexipParticipant:
 
 class AsyncPexipPresentation:
     """Fetch presentation frames (JPEG)."""
-    async def frame(self, *, conference: str | None = ..., id: str | None = ...) -> Any:
+    async def frame(self, *, conference: str | None = ..., id: str) -> Any:
         """Fetch the latest presentation frame (binary: -O FILE or a pipe).
 
         GET /api/client/v2/conferences/{alias}/presentation.jpeg   [pexip.presentation.frame]
@@ -2977,7 +2977,7 @@ class AsyncPexipPresentation:
             id: id of the presentation_frame event (`confctl pexip events -o jsonl` shows it)
         """
         ...
-    async def frame_high(self, *, conference: str | None = ..., id: str | None = ...) -> Any:
+    async def frame_high(self, *, conference: str | None = ..., id: str) -> Any:
         """Fetch the latest presentation frame in high resolution (binary).
 
         GET /api/client/v2/conferences/{alias}/presentation_high.jpeg   [pexip.presentation.frame_high]
@@ -3032,7 +3032,7 @@ class AsyncPexipToken:
 
 class AsyncPexipVideoMix:
     """Personal layouts: create, configure, delete mixes."""
-    async def configure(self, mix_name: str, *, conference: str | None = ..., layout: Literal['1:0', '1:7', '1:21', '2:21', '1:33', '2x2', '3x3', '4x4', '5x5', '4:0', '9:0', '16:0', '25:0', '1:1', 'one_main_nine_around', 'one_main_twelve_around', 'two_mains_eight_around', 'ac', 'teams', '5:7', 'ac_presentation_in_mix', 'ac_presentation_in_mix_group'] | None = ..., breakout: str | None = ...) -> Any:
+    async def configure(self, mix_name: str, *, conference: str | None = ..., layout: Literal['1:0', '1:7', '1:21', '2:21', '1:33', '2x2', '3x3', '4x4', '5x5', '4:0', '9:0', '16:0', '25:0', '1:1', 'one_main_nine_around', 'one_main_twelve_around', 'two_mains_eight_around', 'ac', 'teams', '5:7', 'ac_presentation_in_mix', 'ac_presentation_in_mix_group'], breakout: str | None = ...) -> Any:
         """Set the layout of a video mix. Layouts: 1:0, 1:7, 1:21, 2:21, 1:33, 2x2, 3x3, 4x4, 5x5, 4:0, 9:0, 16:0, 25:0, 1:1, one_main_nine_around, one_main_twelve_around, two_mains_eight_around, ac, teams, 5:7, ac_presentation_in_mix, ac_presentation_in_mix_group.
 
         POST /api/client/v2/conferences/{alias}/video_mixes/{mix_name}/configure   [pexip.video_mix.configure]
@@ -3123,7 +3123,7 @@ class MindConference:
             as_participant: act as a participant, with its token read from SOURCE: - (stdin), env:VAR, or a file (never the token itself; participant-only commands default to $CONFCTL_MIND_PARTICIPANT_TOKEN)
         """
         ...
-    def update(self, *, app_id: str | None = ..., conference: str | None = ..., name: str | None = ..., as_participant: str | None = ..., data: dict[str, Any] | list[Any] | str | None = ...) -> Any:
+    def update(self, *, app_id: str | None = ..., conference: str | None = ..., name: str, as_participant: str | None = ..., data: dict[str, Any] | list[Any] | str | None = ...) -> Any:
         """Rename a conference (application or a moderator).
 
         PATCH /{applicationId}/{conferenceId}   [mind.conference.update]
@@ -3200,7 +3200,7 @@ class MindParticipant:
             conference: conference id
         """
         ...
-    def dial(self, participant: str, *, app_id: str | None = ..., conference: str | None = ..., from_: str | None = ..., to: str | None = ..., proxy: str | None = ..., timeout: int | None = ..., as_participant: str | None = ...) -> Any:
+    def dial(self, participant: str, *, app_id: str | None = ..., conference: str | None = ..., from_: str, to: str, proxy: str | None = ..., timeout: int | None = ..., as_participant: str | None = ...) -> Any:
         """Dial out to a participant over SIP and print the call status; exit 1 unless it is answered.
 
         POST /{applicationId}/{conferenceId}/participants/{participantId}/dial   [mind.participant.dial]
@@ -3472,7 +3472,7 @@ class MindTranscription:
             conference: conference id
         """
         ...
-    def update(self, *, app_id: str | None = ..., conference: str | None = ..., start: bool | None = ...) -> Any:
+    def update(self, *, app_id: str | None = ..., conference: str | None = ..., start: bool) -> Any:
         """Start or stop live transcription (application token only).
 
         PATCH /{applicationId}/{conferenceId}/transcription   [mind.transcription.update]
@@ -3536,7 +3536,7 @@ class AsyncMindConference:
             as_participant: act as a participant, with its token read from SOURCE: - (stdin), env:VAR, or a file (never the token itself; participant-only commands default to $CONFCTL_MIND_PARTICIPANT_TOKEN)
         """
         ...
-    async def update(self, *, app_id: str | None = ..., conference: str | None = ..., name: str | None = ..., as_participant: str | None = ..., data: dict[str, Any] | list[Any] | str | None = ...) -> Any:
+    async def update(self, *, app_id: str | None = ..., conference: str | None = ..., name: str, as_participant: str | None = ..., data: dict[str, Any] | list[Any] | str | None = ...) -> Any:
         """Rename a conference (application or a moderator).
 
         PATCH /{applicationId}/{conferenceId}   [mind.conference.update]
@@ -3613,7 +3613,7 @@ class AsyncMindParticipant:
             conference: conference id
         """
         ...
-    async def dial(self, participant: str, *, app_id: str | None = ..., conference: str | None = ..., from_: str | None = ..., to: str | None = ..., proxy: str | None = ..., timeout: int | None = ..., as_participant: str | None = ...) -> Any:
+    async def dial(self, participant: str, *, app_id: str | None = ..., conference: str | None = ..., from_: str, to: str, proxy: str | None = ..., timeout: int | None = ..., as_participant: str | None = ...) -> Any:
         """Dial out to a participant over SIP and print the call status; exit 1 unless it is answered.
 
         POST /{applicationId}/{conferenceId}/participants/{participantId}/dial   [mind.participant.dial]
@@ -3885,7 +3885,7 @@ class AsyncMindTranscription:
             conference: conference id
         """
         ...
-    async def update(self, *, app_id: str | None = ..., conference: str | None = ..., start: bool | None = ...) -> Any:
+    async def update(self, *, app_id: str | None = ..., conference: str | None = ..., start: bool) -> Any:
         """Start or stop live transcription (application token only).
 
         PATCH /{applicationId}/{conferenceId}/transcription   [mind.transcription.update]
@@ -3912,7 +3912,7 @@ class AsyncMindClient(AsyncClient):
 
 class AuviousConferenceMetadata:
     """Conference metadata: set or remove a key."""
-    def remove(self, conference: str, key: str, value: str | None = ..., *, endpoint: str | None = ...) -> Any:
+    def remove(self, conference: str, key: str, value: str | None = ..., *, endpoint: str) -> Any:
         """Remove one conference metadata key (operation REMOVE).
 
         POST /rtc-api/conferences/updateMetadata   [auvious.conference.update_metadata]
@@ -3925,7 +3925,7 @@ class AuviousConferenceMetadata:
             endpoint: your user endpoint id
         """
         ...
-    def set(self, conference: str, key: str, value: str | None = ..., *, endpoint: str | None = ..., operation: Literal['SET', 'REMOVE'] | None = ...) -> Any:
+    def set(self, conference: str, key: str, value: str | None = ..., *, endpoint: str, operation: Literal['SET', 'REMOVE'] | None = ...) -> Any:
         """Set one conference metadata key (operation SET).
 
         POST /rtc-api/conferences/updateMetadata   [auvious.conference.update_metadata]
@@ -3967,7 +3967,7 @@ class AuviousConference:
             meta_json: string metadata as a JSON object
         """
         ...
-    def end(self, conference: str, *, endpoint: str | None = ..., reason: str | None = ...) -> Any:
+    def end(self, conference: str, *, endpoint: str, reason: str | None = ...) -> Any:
         """End a conference for every member.
 
         POST /rtc-api/conferences/end   [auvious.conference.end]
@@ -4000,7 +4000,7 @@ class AuviousConference:
             id: conference id
         """
         ...
-    def join(self, conference: str, *, endpoint: str | None = ..., meta: str | Sequence[str] | None = ..., meta_json: Any = ...) -> Any:
+    def join(self, conference: str, *, endpoint: str, meta: str | Sequence[str] | None = ..., meta_json: Any = ...) -> Any:
         """Join a conference with a user endpoint.
 
         POST /rtc-api/conferences/join   [auvious.conference.join]
@@ -4013,7 +4013,7 @@ class AuviousConference:
             meta_json: metadata as a JSON object
         """
         ...
-    def leave(self, conference: str, *, endpoint: str | None = ..., reason: str | None = ...) -> Any:
+    def leave(self, conference: str, *, endpoint: str, reason: str | None = ...) -> Any:
         """Leave a conference.
 
         POST /rtc-api/conferences/leave   [auvious.conference.leave]
@@ -4083,7 +4083,7 @@ class AuviousOauth:
 
 class AuviousParticipant:
     """Participants: set their metadata."""
-    def set_metadata(self, conference: str, pairs: str | Sequence[str] | None = ..., *, data: Any = ..., endpoint: str | None = ...) -> Any:
+    def set_metadata(self, conference: str, pairs: str | Sequence[str] | None = ..., *, data: Any = ..., endpoint: str) -> Any:
         """Replace a participant endpoint's metadata (KEY=VALUE pairs and/or --data JSON).
 
         POST /rtc-api/conferences/updateParticipantMetadata   [auvious.participant.update_metadata]
@@ -4100,7 +4100,7 @@ class AuviousParticipant:
 
 class AuviousStream:
     """Media streams: publish, view, stop, set metadata and bitrate, exchange ICE candidates."""
-    def publish(self, conference: str, *, endpoint: str | None = ..., type: Literal['MIC', 'CAM', 'SCREEN', 'MIC_AND_CAM'] | None = ..., sdp: str | None = ..., answer: str | None = ..., stream_id: str | None = ..., bitrate: int | None = ..., meta: str | Sequence[str] | None = ..., meta_json: Any = ...) -> Any:
+    def publish(self, conference: str, *, endpoint: str, type: Literal['MIC', 'CAM', 'SCREEN', 'MIC_AND_CAM'], sdp: str, answer: str | None = ..., stream_id: str | None = ..., bitrate: int | None = ..., meta: str | Sequence[str] | None = ..., meta_json: Any = ...) -> Any:
         """Publish a stream: send the SDP offer, get the stream id and SDP answer.
 
         POST /rtc-api/conferences/publishStream   [auvious.stream.publish]
@@ -4118,7 +4118,7 @@ class AuviousStream:
             meta_json: metadata as a JSON object
         """
         ...
-    def publish_ice(self, conference: str, stream: str, *, endpoint: str | None = ..., candidate: str | Sequence[str] | None = ..., sdp_mid: str | None = ..., sdp_mline_index: int | None = ..., candidates: str | None = ...) -> Any:
+    def publish_ice(self, conference: str, stream: str, *, endpoint: str, candidate: str | Sequence[str] | None = ..., sdp_mid: str | None = ..., sdp_mline_index: int | None = ..., candidates: str | None = ...) -> Any:
         """Add ICE candidates to a published stream (after `stream publish`).
 
         POST /rtc-api/conferences/addPublishStreamIceCandidates   [auvious.stream.publish_ice]
@@ -4134,7 +4134,7 @@ class AuviousStream:
             candidates: ICE candidates from a file or stdin
         """
         ...
-    def set_bitrate(self, conference: str, *, endpoint: str | None = ..., bitrate: int | None = ..., stream: str | None = ...) -> Any:
+    def set_bitrate(self, conference: str, *, endpoint: str, bitrate: int, stream: str | None = ...) -> Any:
         """Change the video bitrate of a published stream.
 
         POST /rtc-api/conferences/updatePublishedStreamBitrate   [auvious.stream.update_bitrate]
@@ -4147,7 +4147,7 @@ class AuviousStream:
             stream: stream id (default: your published stream)
         """
         ...
-    def set_metadata(self, conference: str, stream: str, pairs: str | Sequence[str] | None = ..., *, data: Any = ..., endpoint: str | None = ...) -> Any:
+    def set_metadata(self, conference: str, stream: str, pairs: str | Sequence[str] | None = ..., *, data: Any = ..., endpoint: str) -> Any:
         """Replace a stream's metadata (KEY=VALUE pairs and/or --data JSON).
 
         POST /rtc-api/conferences/updateStreamMetadata   [auvious.stream.update_metadata]
@@ -4161,7 +4161,7 @@ class AuviousStream:
             endpoint: your user endpoint id
         """
         ...
-    def stop_view(self, conference: str, stream: str, *, endpoint: str | None = ..., viewer: str | None = ...) -> Any:
+    def stop_view(self, conference: str, stream: str, *, endpoint: str, viewer: str) -> Any:
         """Stop viewing a stream (on leaving, or when it was unpublished).
 
         POST /rtc-api/conferences/stopViewStream   [auvious.stream.stop_view]
@@ -4174,7 +4174,7 @@ class AuviousStream:
             viewer: viewer id from `stream view`
         """
         ...
-    def unpublish(self, conference: str, stream: str, *, endpoint: str | None = ...) -> Any:
+    def unpublish(self, conference: str, stream: str, *, endpoint: str) -> Any:
         """Unpublish one of your streams.
 
         POST /rtc-api/conferences/unpublishStream   [auvious.stream.unpublish]
@@ -4186,7 +4186,7 @@ class AuviousStream:
             endpoint: your user endpoint id
         """
         ...
-    def view(self, conference: str, stream: str, *, endpoint: str | None = ..., sdp: str | None = ..., answer: str | None = ..., viewer: str | None = ..., meta: str | Sequence[str] | None = ..., meta_json: Any = ...) -> Any:
+    def view(self, conference: str, stream: str, *, endpoint: str, sdp: str, answer: str | None = ..., viewer: str | None = ..., meta: str | Sequence[str] | None = ..., meta_json: Any = ...) -> Any:
         """View a published stream: send the SDP offer, get the viewer id and SDP answer.
 
         POST /rtc-api/conferences/viewStream   [auvious.stream.view]
@@ -4203,7 +4203,7 @@ class AuviousStream:
             meta_json: string metadata as a JSON object
         """
         ...
-    def view_ice(self, conference: str, stream: str, *, endpoint: str | None = ..., viewer: str | None = ..., candidate: str | Sequence[str] | None = ..., sdp_mid: str | None = ..., sdp_mline_index: int | None = ..., candidates: str | None = ...) -> Any:
+    def view_ice(self, conference: str, stream: str, *, endpoint: str, viewer: str, candidate: str | Sequence[str] | None = ..., sdp_mid: str | None = ..., sdp_mline_index: int | None = ..., candidates: str | None = ...) -> Any:
         """Add ICE candidates to a stream you view (after `stream view`).
 
         POST /rtc-api/conferences/addViewStreamIceCandidates   [auvious.stream.view_ice]
@@ -4245,7 +4245,7 @@ class AuviousClient(Client):
 
 class AsyncAuviousConferenceMetadata:
     """Conference metadata: set or remove a key."""
-    async def remove(self, conference: str, key: str, value: str | None = ..., *, endpoint: str | None = ...) -> Any:
+    async def remove(self, conference: str, key: str, value: str | None = ..., *, endpoint: str) -> Any:
         """Remove one conference metadata key (operation REMOVE).
 
         POST /rtc-api/conferences/updateMetadata   [auvious.conference.update_metadata]
@@ -4258,7 +4258,7 @@ class AsyncAuviousConferenceMetadata:
             endpoint: your user endpoint id
         """
         ...
-    async def set(self, conference: str, key: str, value: str | None = ..., *, endpoint: str | None = ..., operation: Literal['SET', 'REMOVE'] | None = ...) -> Any:
+    async def set(self, conference: str, key: str, value: str | None = ..., *, endpoint: str, operation: Literal['SET', 'REMOVE'] | None = ...) -> Any:
         """Set one conference metadata key (operation SET).
 
         POST /rtc-api/conferences/updateMetadata   [auvious.conference.update_metadata]
@@ -4300,7 +4300,7 @@ class AsyncAuviousConference:
             meta_json: string metadata as a JSON object
         """
         ...
-    async def end(self, conference: str, *, endpoint: str | None = ..., reason: str | None = ...) -> Any:
+    async def end(self, conference: str, *, endpoint: str, reason: str | None = ...) -> Any:
         """End a conference for every member.
 
         POST /rtc-api/conferences/end   [auvious.conference.end]
@@ -4333,7 +4333,7 @@ class AsyncAuviousConference:
             id: conference id
         """
         ...
-    async def join(self, conference: str, *, endpoint: str | None = ..., meta: str | Sequence[str] | None = ..., meta_json: Any = ...) -> Any:
+    async def join(self, conference: str, *, endpoint: str, meta: str | Sequence[str] | None = ..., meta_json: Any = ...) -> Any:
         """Join a conference with a user endpoint.
 
         POST /rtc-api/conferences/join   [auvious.conference.join]
@@ -4346,7 +4346,7 @@ class AsyncAuviousConference:
             meta_json: metadata as a JSON object
         """
         ...
-    async def leave(self, conference: str, *, endpoint: str | None = ..., reason: str | None = ...) -> Any:
+    async def leave(self, conference: str, *, endpoint: str, reason: str | None = ...) -> Any:
         """Leave a conference.
 
         POST /rtc-api/conferences/leave   [auvious.conference.leave]
@@ -4416,7 +4416,7 @@ class AsyncAuviousOauth:
 
 class AsyncAuviousParticipant:
     """Participants: set their metadata."""
-    async def set_metadata(self, conference: str, pairs: str | Sequence[str] | None = ..., *, data: Any = ..., endpoint: str | None = ...) -> Any:
+    async def set_metadata(self, conference: str, pairs: str | Sequence[str] | None = ..., *, data: Any = ..., endpoint: str) -> Any:
         """Replace a participant endpoint's metadata (KEY=VALUE pairs and/or --data JSON).
 
         POST /rtc-api/conferences/updateParticipantMetadata   [auvious.participant.update_metadata]
@@ -4433,7 +4433,7 @@ class AsyncAuviousParticipant:
 
 class AsyncAuviousStream:
     """Media streams: publish, view, stop, set metadata and bitrate, exchange ICE candidates."""
-    async def publish(self, conference: str, *, endpoint: str | None = ..., type: Literal['MIC', 'CAM', 'SCREEN', 'MIC_AND_CAM'] | None = ..., sdp: str | None = ..., answer: str | None = ..., stream_id: str | None = ..., bitrate: int | None = ..., meta: str | Sequence[str] | None = ..., meta_json: Any = ...) -> Any:
+    async def publish(self, conference: str, *, endpoint: str, type: Literal['MIC', 'CAM', 'SCREEN', 'MIC_AND_CAM'], sdp: str, answer: str | None = ..., stream_id: str | None = ..., bitrate: int | None = ..., meta: str | Sequence[str] | None = ..., meta_json: Any = ...) -> Any:
         """Publish a stream: send the SDP offer, get the stream id and SDP answer.
 
         POST /rtc-api/conferences/publishStream   [auvious.stream.publish]
@@ -4451,7 +4451,7 @@ class AsyncAuviousStream:
             meta_json: metadata as a JSON object
         """
         ...
-    async def publish_ice(self, conference: str, stream: str, *, endpoint: str | None = ..., candidate: str | Sequence[str] | None = ..., sdp_mid: str | None = ..., sdp_mline_index: int | None = ..., candidates: str | None = ...) -> Any:
+    async def publish_ice(self, conference: str, stream: str, *, endpoint: str, candidate: str | Sequence[str] | None = ..., sdp_mid: str | None = ..., sdp_mline_index: int | None = ..., candidates: str | None = ...) -> Any:
         """Add ICE candidates to a published stream (after `stream publish`).
 
         POST /rtc-api/conferences/addPublishStreamIceCandidates   [auvious.stream.publish_ice]
@@ -4467,7 +4467,7 @@ class AsyncAuviousStream:
             candidates: ICE candidates from a file or stdin
         """
         ...
-    async def set_bitrate(self, conference: str, *, endpoint: str | None = ..., bitrate: int | None = ..., stream: str | None = ...) -> Any:
+    async def set_bitrate(self, conference: str, *, endpoint: str, bitrate: int, stream: str | None = ...) -> Any:
         """Change the video bitrate of a published stream.
 
         POST /rtc-api/conferences/updatePublishedStreamBitrate   [auvious.stream.update_bitrate]
@@ -4480,7 +4480,7 @@ class AsyncAuviousStream:
             stream: stream id (default: your published stream)
         """
         ...
-    async def set_metadata(self, conference: str, stream: str, pairs: str | Sequence[str] | None = ..., *, data: Any = ..., endpoint: str | None = ...) -> Any:
+    async def set_metadata(self, conference: str, stream: str, pairs: str | Sequence[str] | None = ..., *, data: Any = ..., endpoint: str) -> Any:
         """Replace a stream's metadata (KEY=VALUE pairs and/or --data JSON).
 
         POST /rtc-api/conferences/updateStreamMetadata   [auvious.stream.update_metadata]
@@ -4494,7 +4494,7 @@ class AsyncAuviousStream:
             endpoint: your user endpoint id
         """
         ...
-    async def stop_view(self, conference: str, stream: str, *, endpoint: str | None = ..., viewer: str | None = ...) -> Any:
+    async def stop_view(self, conference: str, stream: str, *, endpoint: str, viewer: str) -> Any:
         """Stop viewing a stream (on leaving, or when it was unpublished).
 
         POST /rtc-api/conferences/stopViewStream   [auvious.stream.stop_view]
@@ -4507,7 +4507,7 @@ class AsyncAuviousStream:
             viewer: viewer id from `stream view`
         """
         ...
-    async def unpublish(self, conference: str, stream: str, *, endpoint: str | None = ...) -> Any:
+    async def unpublish(self, conference: str, stream: str, *, endpoint: str) -> Any:
         """Unpublish one of your streams.
 
         POST /rtc-api/conferences/unpublishStream   [auvious.stream.unpublish]
@@ -4519,7 +4519,7 @@ class AsyncAuviousStream:
             endpoint: your user endpoint id
         """
         ...
-    async def view(self, conference: str, stream: str, *, endpoint: str | None = ..., sdp: str | None = ..., answer: str | None = ..., viewer: str | None = ..., meta: str | Sequence[str] | None = ..., meta_json: Any = ...) -> Any:
+    async def view(self, conference: str, stream: str, *, endpoint: str, sdp: str, answer: str | None = ..., viewer: str | None = ..., meta: str | Sequence[str] | None = ..., meta_json: Any = ...) -> Any:
         """View a published stream: send the SDP offer, get the viewer id and SDP answer.
 
         POST /rtc-api/conferences/viewStream   [auvious.stream.view]
@@ -4536,7 +4536,7 @@ class AsyncAuviousStream:
             meta_json: string metadata as a JSON object
         """
         ...
-    async def view_ice(self, conference: str, stream: str, *, endpoint: str | None = ..., viewer: str | None = ..., candidate: str | Sequence[str] | None = ..., sdp_mid: str | None = ..., sdp_mline_index: int | None = ..., candidates: str | None = ...) -> Any:
+    async def view_ice(self, conference: str, stream: str, *, endpoint: str, viewer: str, candidate: str | Sequence[str] | None = ..., sdp_mid: str | None = ..., sdp_mline_index: int | None = ..., candidates: str | None = ...) -> Any:
         """Add ICE candidates to a stream you view (after `stream view`).
 
         POST /rtc-api/conferences/addViewStreamIceCandidates   [auvious.stream.view_ice]
