@@ -1,6 +1,6 @@
 """Render confctl/client/vendors.pyi: each vendor's client, command groups and methods with their real
 signatures and docstrings, from the same endpoint tables the methods are built from at run time
-(scripts/gen_stubs.py writes it; tests/test_library_stubs.py fails when it is stale)."""
+(scripts/gen_stubs.py writes it; tests/test_library.py fails when it is stale)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 `isinstance(client, PexipClient)` works and adding a vendor folder adds its client. Their typed face for
 editors and type checkers is `vendors.pyi` beside this file (every group and method with its real signature,
 and `connect(..., provider="pexip") -> PexipClient`), generated from the same endpoint tables by
-scripts/gen_stubs.py; tests/test_library_stubs.py fails when it is stale."""
+scripts/gen_stubs.py; tests/test_library.py fails when it is stale."""
 
 from __future__ import annotations
 
