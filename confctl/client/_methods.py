@@ -177,15 +177,17 @@ def _choices(p) -> tuple[str, ...]:
     return param_choices(p)
 
 
-def annotation(a: Arg) -> str:
+def annotation(a: Arg, b: str = "") -> str:
+    """The type of an argument as source text. `b`: the prefix of builtin names ("builtins." in the stubs,
+    where a method named `list` would otherwise shadow the type)."""
     if a.extra == DATA:
-        return "dict[str, Any] | list[Any] | str | None"
+        return f"{b}dict[{b}str, Any] | {b}list[Any] | {b}str | None"
     if a.extra == ALL_PAGES:
-        return "bool"
+        return f"{b}bool"
     p = a.param
     fixed = _choices(p)
-    base = {"str": "str", "int": "int", "float": "float", "bool": "bool", "json": "Any",
-            "file": "str | os.PathLike[str]", "list": "str | Sequence[str]"}.get(p.type, "str")
+    base = {"str": f"{b}str", "int": f"{b}int", "float": f"{b}float", "bool": f"{b}bool", "json": "Any",
+            "file": f"{b}str | os.PathLike[{b}str]", "list": f"{b}str | Sequence[{b}str]"}.get(p.type, f"{b}str")
     if fixed and p.type in ("str", "list"):
         lit = "Literal[" + ", ".join(repr(c) for c in fixed) + "]"
         base = lit if p.type == "str" else f"{lit} | Sequence[{lit}]"
