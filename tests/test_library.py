@@ -295,11 +295,17 @@ def test_aconnect_under_asyncio(lib, lsim):
             assert tokens(lsim) == [] or len(tokens(lsim)) == 1  # at most the client's session token
             with pytest.raises(confctl.errors.ValidationError):
                 await client.participant.mute("Bob", conference="../x")
+            # calls in flight together share the one session (and its one token)
+            await asyncio.gather(client.participant.unmute("Bob"), client.participant.mute("Carol"),
+                                 client.conference.status())
+            assert len(tokens(lsim)) == 1
+            with pytest.raises(confctl.errors.UsageError, match="block the running asyncio event loop"):
+                next(client.sync.events())
             return people, seen
 
     people, seen = asyncio.run(main())
     assert any(p.name == "Bob" for p in people) and len(seen) == 3
-    assert bob_muted(lsim) == "YES"
+    assert bob_muted(lsim) == "NO"
     assert tokens(lsim) == []
 
 

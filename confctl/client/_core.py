@@ -277,10 +277,16 @@ class Client:
             return results
         return results[0]
 
+    def _session(self):
+        """The profile's one session, opened under a lock: calls from several threads (the async client's
+        workers) share it, so no second token is taken and left behind."""
+        with self._lock:
+            return self.connection.ensure_session()
+
     def _send(self, call) -> Any:
         from confctl.core.builder import send_call
 
-        call.session = self.connection.ensure_session()
+        call.session = self._session()
         return send_call(call)
 
     def _all_pages(self, call) -> list:
@@ -322,7 +328,7 @@ class Client:
             raise ValidationError("METHOD", f"refusing {method} {path} on protected profile {self.profile.name!r} "
                                             "without confirmation; nothing was sent",
                                   hint="pass yes=True to confctl.connect()")
-        session = self.connection.ensure_session()
+        session = self._session()
         query = {k: v for k, v in (params or {}).items() if v is not None}
         response = session.request(method, path, params=query, json_body=json, headers=dict(headers or {}))
         ctype = response.headers.get("content-type", "")
@@ -339,6 +345,7 @@ class Client:
         model = self.profile.provider.load_model()
         if model is None:
             raise UsageError(f"{self.vendor} has no common model")
+        self._session()  # opened here under the lock; the model's calls reuse it
         return model
 
     def conferences(self) -> list:
@@ -401,6 +408,7 @@ class Client:
         {"ok": True, "note": ...}, with "already": True when the goal already held (nothing sent)."""
         from confctl.core.fleet import verbs
 
+        self._session()
         return verbs.perform(self.connection, verb, self._target(verb, target))
 
     def mute(self, target: Any) -> dict:
@@ -481,7 +489,23 @@ class EventStream:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._running = False
+        self._started = False
         self._gen: Iterator[dict] | None = self._run()
+
+    @staticmethod
+    def _refuse_in_a_running_loop() -> None:
+        """Waiting for events here would block an asyncio loop (and Pexip's follower runs a loop of its own):
+        say what to use instead."""
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        from confctl.core.errors import UsageError
+
+        raise UsageError("Client.events() would block the running asyncio event loop",
+                         hint="inside a coroutine use `await confctl.aconnect(...)` and `async for` over its events()")
 
     def _run(self) -> Iterator[dict]:
         if self._stop.is_set():
@@ -515,6 +539,9 @@ class EventStream:
         return self
 
     def __next__(self) -> dict:
+        if not self._started:
+            self._refuse_in_a_running_loop()
+            self._started = True
         with self._lock:
             gen = self._gen
             if gen is None:
