@@ -277,6 +277,13 @@ def test_events_close_and_release_the_pexip_token(lib, lsim):
     with pytest.raises(confctl.errors.UsageError, match="no follow option"):
         client.events(colour="red")
 
+    dropped = confctl.connect("lib-pexip")  # never closed: released when it is garbage-collected
+    dropped.participant.mute("Bob")
+    assert tokens(lsim)
+    del dropped
+    gc.collect()
+    assert tokens(lsim) == []
+
 
 def test_aconnect_under_asyncio(lib, lsim):
     import confctl

@@ -186,6 +186,9 @@ class Client:
         self._tree = _methods.tree(connection.provider)
         self._streams: "weakref.WeakSet[EventStream]" = weakref.WeakSet()
         self._lock = threading.Lock()
+        # A client dropped without close() (or still open at exit) still releases its tokens: a Pexip token
+        # left behind is a ghost participant in someone's meeting until it expires.
+        self._finalizer = weakref.finalize(self, _close, self._streams, connection)
 
     # identity
     @property
@@ -467,16 +470,23 @@ class Client:
     def close(self) -> None:
         """Stop every open event stream and release the session's tokens."""
         with self._lock:
-            streams = list(self._streams)
-        for stream in streams:
-            stream.close()
-        self.connection.close()
+            self._finalizer.detach()
+            _close(self._streams, self.connection)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _close(streams, connection) -> None:
+    for stream in list(streams):
+        try:
+            stream.close()
+        except Exception:  # one stream's cleanup failing must not keep the session's token
+            pass
+    connection.close()
 
 
 class EventStream:
