@@ -195,6 +195,15 @@ def test_connect_resolves_profiles_as_the_cli(lib, lsim, monkeypatch):
         confctl.connect("lib-gateway", provider="pexip")
     with confctl.connect(provider="pexip") as default:  # the provider's default profile
         assert default.profile.name == "lib-pexip"
+    with pytest.raises(confctl.errors.UsageError, match="several providers"):
+        confctl.connect()  # pexip and gateway both have a default profile: which one is meant?
+    monkeypatch.setenv("CONFCTL_PROFILE", "lib-gateway")
+    with confctl.connect() as chosen:
+        assert (chosen.vendor, chosen.profile.name, chosen.profile.chosen_by) == ("gateway", "lib-gateway",
+                                                                                  "CONFCTL_PROFILE")
+    with confctl.connect(provider="pexip") as other:  # CONFCTL_PROFILE names another provider's profile
+        assert other.profile.name == "lib-pexip"
+    monkeypatch.delenv("CONFCTL_PROFILE")
     monkeypatch.setenv("CONFCTL_PEXIP_CONFERENCE", "other.demo")  # environment over profile
     with confctl.connect("lib-pexip") as env_wins:
         assert env_wins.profile.get("conference") == "other.demo"
