@@ -152,7 +152,7 @@ def test_validation_raises_before_anything_is_sent(lib, lsim):
     assert tokens(lsim) == []
 
 
-def test_already_is_a_result_not_an_error(lib, lsim):
+def test_already_is_a_result_not_an_error(lib, lsim, capfd):
     import confctl
 
     with confctl.connect("lib-gateway") as gateway:
@@ -160,6 +160,7 @@ def test_already_is_a_result_not_an_error(lib, lsim):
         assert not first.get("already")
         again = gateway.session.mute(GW_SESSION)
         assert again["already"] is True and again["status"] == "already_muted"
+        assert capfd.readouterr().err == ""  # the results say it: a library prints no progress notes
         both = gateway.session.mute([GW_SESSION])  # a list: one result per id
         assert [r["already"] for r in both] == [True]
         # the cross-vendor verb on an address: known state says it holds, nothing is sent

@@ -287,10 +287,12 @@ class Client:
             return self.connection.ensure_session()
 
     def _send(self, call) -> Any:
+        from confctl.core import output
         from confctl.core.builder import send_call
 
         call.session = self._session()
-        return send_call(call)
+        with output.notes_muted():  # a library prints no progress notes: the result says it (warnings still go)
+            return send_call(call)
 
     def _all_pages(self, call) -> list:
         pg = call.endpoint.paginate
