@@ -5,7 +5,7 @@
 
 _confctl_subcommands() {
     case "$1" in
-        "") echo "auvious capabilities completion conferences disconnect events gateway kick lock man mind mute mute-all participants pexip profile sim spotlight top unlock unmute unmute-all unspotlight wait" ;;
+        "") echo "auvious capabilities completion conferences disconnect events gateway kick lock man mind mute mute-all participants pexip profile run sim spotlight top unlock unmute unmute-all unspotlight wait" ;;
         "auvious") echo "api conference endpoints events oauth participant stream token" ;;
         "auvious conference") echo "active create end events get join leave metadata send-event set-interaction simple-view" ;;
         "auvious conference metadata") echo "remove set" ;;
@@ -276,6 +276,7 @@ _confctl_options() {
         "profile show") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "profile test") echo "--provider -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "profile use") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
+        "run") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim auvious") echo "-h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
         "sim auvious activity") echo "--user --delay --url -h --help -p --profile -o --output --query --dry-run --debug --max-wait --no-input --color -y --yes --ca-bundle" ;;
@@ -553,6 +554,7 @@ _confctl_valued() {
         "profile show") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "profile test") echo "--provider -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "profile use") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
+        "run") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim auvious") echo "-p --profile -o --output --query --max-wait --color --ca-bundle" ;;
         "sim auvious activity") echo "--user --delay --url -p --profile -o --output --query --max-wait --color --ca-bundle" ;;
@@ -2067,6 +2069,12 @@ _confctl_values() {
         "profile use|--output") echo "table wide json jsonl yaml id" ;;
         "profile use|--color") echo "auto always never" ;;
         "profile use|--ca-bundle") echo "@file" ;;
+        "run|-p") echo "@profile" ;;
+        "run|--profile") echo "@profile" ;;
+        "run|-o") echo "table wide json jsonl yaml id" ;;
+        "run|--output") echo "table wide json jsonl yaml id" ;;
+        "run|--color") echo "auto always never" ;;
+        "run|--ca-bundle") echo "@file" ;;
         "sim|-p") echo "@profile" ;;
         "sim|--profile") echo "@profile" ;;
         "sim|-o") echo "table wide json jsonl yaml id" ;;

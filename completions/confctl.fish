@@ -468,6 +468,8 @@ function __confctl_valued
             printf '%s\n' '--provider' '-p' '--profile' '-o' '--output' '--query' '--max-wait' '--color' '--ca-bundle'
         case 'profile use'
             printf '%s\n' '-p' '--profile' '-o' '--output' '--query' '--max-wait' '--color' '--ca-bundle'
+        case 'run'
+            printf '%s\n' '-p' '--profile' '-o' '--output' '--query' '--max-wait' '--color' '--ca-bundle'
         case 'sim'
             printf '%s\n' '-p' '--profile' '-o' '--output' '--query' '--max-wait' '--color' '--ca-bundle'
         case 'sim auvious'
@@ -554,7 +556,7 @@ end
 function __confctl_subcommands
     switch $argv[1]
         case ''
-            printf '%s\n' 'auvious' 'capabilities' 'completion' 'conferences' 'disconnect' 'events' 'gateway' 'kick' 'lock' 'man' 'mind' 'mute' 'mute-all' 'participants' 'pexip' 'profile' 'sim' 'spotlight' 'top' 'unlock' 'unmute' 'unmute-all' 'unspotlight' 'wait'
+            printf '%s\n' 'auvious' 'capabilities' 'completion' 'conferences' 'disconnect' 'events' 'gateway' 'kick' 'lock' 'man' 'mind' 'mute' 'mute-all' 'participants' 'pexip' 'profile' 'run' 'sim' 'spotlight' 'top' 'unlock' 'unmute' 'unmute-all' 'unspotlight' 'wait'
         case 'auvious'
             printf '%s\n' 'api' 'conference' 'endpoints' 'events' 'oauth' 'participant' 'stream' 'token'
         case 'auvious conference'
@@ -687,6 +689,7 @@ complete -c confctl -n '__confctl_at \'\'' -a 'mute-all' -d 'Mute every guest of
 complete -c confctl -n '__confctl_at \'\'' -a 'participants' -d 'List everyone in every profile\'s conferences (breakouts included), in the common model.'
 complete -c confctl -n '__confctl_at \'\'' -a 'pexip' -d 'Pexip Infinity client REST API v2: conferences, participants, breakouts, calls, live events.'
 complete -c confctl -n '__confctl_at \'\'' -a 'profile' -d 'Manage profiles and their secrets.'
+complete -c confctl -n '__confctl_at \'\'' -a 'run' -d 'Run a runbook: steps across vendors, --plan first, idempotent apply, --resume.'
 complete -c confctl -n '__confctl_at \'\'' -a 'sim' -d 'Run the built-in simulators of every vendor API on loopback.'
 complete -c confctl -n '__confctl_at \'\'' -a 'spotlight' -d 'Spotlight participants of any vendor.'
 complete -c confctl -n '__confctl_at \'\'' -a 'top' -d 'A live full-screen view of every profile\'s meetings; keys act on the selection.'
@@ -4494,6 +4497,19 @@ complete -c confctl -n '__confctl_at \'profile use\'' -l 'no-input' -d 'never pr
 complete -c confctl -n '__confctl_at \'profile use\'' -l 'color' -x -a 'auto always never' -d 'auto, always or never (NO_COLOR honoured)'
 complete -c confctl -n '__confctl_at \'profile use\'' -s 'y' -l 'yes' -d 'confirm destructive or protected actions'
 complete -c confctl -n '__confctl_at \'profile use\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
+
+# confctl run
+complete -c confctl -n '__confctl_at \'run\'' -s 'h' -l 'help' -d 'Show the help and exit.'
+complete -c confctl -n '__confctl_at \'run\'' -s 'p' -l 'profile' -x -a '(__confctl_profiles)' -d 'profile to use (env CONFCTL_PROFILE); `events follow` takes several'
+complete -c confctl -n '__confctl_at \'run\'' -s 'o' -l 'output' -x -a 'table wide json jsonl yaml id' -d 'table (default on a TTY), wide, json, jsonl, yaml or id (env CONFCTL_OUTPUT)'
+complete -c confctl -n '__confctl_at \'run\'' -l 'query' -x -d 'JMESPath expression applied to the JSON result'
+complete -c confctl -n '__confctl_at \'run\'' -l 'dry-run' -d 'print the request as a curl line; send nothing'
+complete -c confctl -n '__confctl_at \'run\'' -l 'debug' -d 'log requests and responses to stderr, secrets elided (env CONFCTL_DEBUG)'
+complete -c confctl -n '__confctl_at \'run\'' -l 'max-wait' -x -d 'cap on total retry waiting in seconds'
+complete -c confctl -n '__confctl_at \'run\'' -l 'no-input' -d 'never prompt (env CONFCTL_NO_INPUT; implied without a TTY)'
+complete -c confctl -n '__confctl_at \'run\'' -l 'color' -x -a 'auto always never' -d 'auto, always or never (NO_COLOR honoured)'
+complete -c confctl -n '__confctl_at \'run\'' -s 'y' -l 'yes' -d 'confirm destructive or protected actions'
+complete -c confctl -n '__confctl_at \'run\'' -l 'ca-bundle' -r -F -d 'extra CA certificates (PEM) to trust'
 
 # confctl sim
 complete -c confctl -n '__confctl_at \'sim\'' -a 'auvious' -d 'Drive the auvious simulator (for demos and tests).'
