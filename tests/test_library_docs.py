@@ -25,10 +25,13 @@ def blocks(text: str) -> list[str]:
 
 
 def readme_snippet() -> str:
-    """The one python block under the "README snippet" heading."""
+    """The README's python block (under "confctl from Python"); docs/library.md repeats it under its
+    "README snippet" heading, and the two must be the same text."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (snippet,) = blocks(readme.split("\n## confctl from Python\n", 1)[1].split("\n## ", 1)[0])
     text = DOC.read_text(encoding="utf-8")
-    section = text.split("\n## README snippet\n", 1)[1].split("\n## ", 1)[0]
-    (snippet,) = blocks(section)
+    (copy,) = blocks(text.split("\n## README snippet\n", 1)[1].split("\n## ", 1)[0])
+    assert copy == snippet, "docs/library.md's README snippet differs from the README's"
     return snippet
 
 
@@ -92,7 +95,7 @@ def test_the_readme_snippet_runs_against_the_simulator(profiles):
     assert 'confctl.connect("prod-pexip")' in snippet and "islice" in snippet and ".mute(\"Bob\")" in snippet
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(snippet, f"{DOC.name}: README snippet", "exec"), {"__name__": "readme"})
+        exec(compile(snippet, "README.md: confctl from Python", "exec"), {"__name__": "readme"})
     lines = out.getvalue().splitlines()
     assert len(lines) == 10 and all(line.endswith(" meet.demo") for line in lines)
     bob = next(p for r in pexip_state(profiles)["rooms"].values() for p in r["participants"]
