@@ -145,5 +145,6 @@ def test_pip_install_ships_man_pages_and_completions_as_data_files():
         for pattern in patterns:
             assert glob.glob(str(ROOT / pattern)), pattern  # only files that exist
     assert project["project"]["license"] == "MIT"
-    for pattern in sum(project["tool"]["setuptools"].get("package-data", {}).values(), []):
-        assert glob.glob(str(ROOT / "confctl" / pattern)), pattern
+    for package, patterns in project["tool"]["setuptools"].get("package-data", {}).items():
+        for pattern in patterns:  # each package's data files exist in that package's folder
+            assert glob.glob(str(ROOT / package.replace(".", "/") / pattern)), (package, pattern)

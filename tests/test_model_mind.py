@@ -240,17 +240,19 @@ def test_activity_makes_the_demo_meeting_live(conn, sim):
     timer.start()
     try:
         for event in conn.provider.follow(conn.profile, FollowOptions(conference=(DEMO,), stop=stop)):
+            pid = (event.get("data") or {}).get("id", "")
+            was_in = live.participant(conn.name, DEMO, pid) is not None
             live.apply(event)
-            person = live.participant(conn.name, DEMO, (event.get("data") or {}).get("id", ""))
+            person = live.participant(conn.name, DEMO, pid)
             seen.append((event["type"], event["data"].get("name"), event["data"].get("online"),
-                         person.muted_audio if person else None, person.joined_at if person else None))
-            grace = [s[2] for s in seen if s[1] == "Grace"]
-            if True in grace and False in grace[grace.index(True):]:
-                break  # a whole visit seen (the follow may have started in the middle of one)
+                         person.muted_audio if person else None, person.joined_at if person else None, was_in))
+            arrived = [i for i, s in enumerate(seen) if s[1] == "Grace" and s[2] is True and not s[5]]
+            if arrived and any(s[1] == "Grace" and s[2] is False for s in seen[arrived[0]:]):
+                break  # a whole visit seen, from her arrival (the follow may have started in the middle of one)
     finally:
         stop.set()
         timer.cancel()
-    visit = seen[next(i for i, s in enumerate(seen) if s[1] == "Grace" and s[2] is True):]
+    visit = seen[next(i for i, s in enumerate(seen) if s[1] == "Grace" and s[2] is True and not s[5]):]
     assert visit[0][0] in ("participant.created", "participant.updated")  # Grace came online: in
     assert visit[0][4] is not None  # joined at the time of that notification
     assert ("participant.updated", "Bob", True, None) in [s[:4] for s in visit]  # no audio sent: unknown
