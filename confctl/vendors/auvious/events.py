@@ -217,11 +217,12 @@ class Poller:
             except (ServerError, RateLimitedError) as exc:
                 attempt += 1
                 down_since = down_since or self.clock()
-                if self.clock() - down_since + backoff(attempt) > max(budget, 1.0):
+                pause = backoff(attempt)  # drawn once: the pause checked against the budget is the one taken
+                if self.clock() - down_since + pause > max(budget, 1.0):
                     raise StreamEnded(f"lost the event stream of conference {self.conference}: {exc.message}",
                                       hint="raise --max-wait to keep reconnecting longer; with --cursor-file the "
                                            "next run resumes where this one stopped") from None
-                self.wait(backoff(attempt))
+                self.wait(pause)
                 continue
             except AuthError:
                 raise
