@@ -320,15 +320,10 @@ class Client:
                 headers: dict | None = None) -> Any:
         """A raw request relative to the profile's base URL, sharing auth, retries and error mapping (like
         `confctl <vendor> api`). Returns the parsed JSON, the text, or the bytes."""
+        from confctl.core.builder import check_raw_request
         from confctl.core.errors import ValidationError
-        from confctl.core.validate import raw_path
 
-        method = method.upper()
-        if method not in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"):
-            raise ValidationError("METHOD", "must be one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS", method)
-        if path.startswith(("http://", "https://")):
-            raise ValidationError("PATH", "must be relative to the profile's base URL (credentials stay on that host)")
-        raw_path("PATH", path)
+        method = check_raw_request(method, path)
         if self.profile.protected and method not in ("GET", "HEAD", "OPTIONS") and not self._yes:
             raise ValidationError("METHOD", f"refusing {method} {path} on protected profile {self.profile.name!r} "
                                             "without confirmation; nothing was sent",

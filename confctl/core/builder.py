@@ -774,6 +774,18 @@ def api_example_path(provider: Provider) -> str:
     return path
 
 
+def check_raw_request(method: str, path: str) -> str:
+    """The rules of a raw request (`confctl <vendor> api`, the library's `request()`): a known method, a path
+    relative to the profile's base URL (credentials stay on that host), no path tricks. Returns the method."""
+    method = method.upper()
+    if method not in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"):
+        raise ValidationError("METHOD", "must be one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS", method)
+    if path.startswith(("http://", "https://")):
+        raise ValidationError("PATH", "must be relative to the profile's base URL (credentials stay on that host)")
+    raw_path("PATH", path)
+    return method
+
+
 def _api_command(provider: Provider):
     path_help = "path relative to the profile's base URL, e.g. " + api_example_path(provider)
 
@@ -790,12 +802,7 @@ def _api_command(provider: Provider):
         from confctl.core import config
         from confctl.core.http import DryRunResult, dry_run_or
 
-        method = method.upper()
-        if method not in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"):
-            raise ValidationError("METHOD", "must be one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS", method)
-        if path.startswith(("http://", "https://")):
-            raise ValidationError("PATH", "must be relative to the profile's base URL (credentials stay on that host)")
-        raw_path("PATH", path)
+        method = check_raw_request(method, path)
         query = {}
         for item in param or []:
             if "=" not in item:
