@@ -4,12 +4,12 @@ one profile per vendor. One simulator per module, reset before each test."""
 from __future__ import annotations
 
 import json
-import os
 
 import httpx
 import pytest
 
 from conftest import InProcessCLI
+from meeting_support import meeting_sim, profile_env, reset
 
 PROFILES = ("sim-gateway", "sim-pexip", "sim-mind", "sim-auvious")
 GW_ROOM = "town-hall"
@@ -18,46 +18,19 @@ GW_SESSION = "tHall-2b8d4f63-0c1e-4a7b-9d2f-3e4a5b6c7d8e"  # joined unmuted
 
 @pytest.fixture(scope="module")
 def fsim():
-    from confctl.core.sim.server import RunningSim, SimConfig
-
-    with RunningSim(SimConfig(cooldown_scale=0.0, deferred_delay=0.05, pexip_token_ttl=30, poll_wait=1.0,
-                              meeting=True)) as running:
+    with meeting_sim() as running:
         yield running
 
 
 def _reset(fsim) -> None:
-    for vendor in ("gateway", "pexip", "mind", "auvious"):
-        httpx.post(f"{fsim.url}/{vendor}/_sim/reset").raise_for_status()
-    fsim.app.state.requests.clear()
+    reset(fsim)
 
 
 @pytest.fixture
 def fleet(home, fsim, monkeypatch):
     """A CLI with one profile per vendor pointed at the simulator (secrets in the 0600 file), nothing else
     from the environment."""
-    from confctl.vendors.pexip import names
-
-    # Pexip's breakout rooms are read from the event stream's opening burst, over once the stream has been
-    # quiet a while; the simulator on loopback sends it at once, so a shorter wait suffices here.
-    monkeypatch.setitem(names.snapshot.__kwdefaults__, "quiet", 0.1)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFCTL_")}
-    env.update({"CONFCTL_CONFIG_DIR": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-                "CONFCTL_NO_INPUT": "1"})
-    cli = InProcessCLI(env)
-    sim = fsim.env()
-    fields = {
-        "sim-gateway": ("gateway", ["--app-id", sim["CONFCTL_GATEWAY_APP_ID"]], sim["CONFCTL_GATEWAY_API_KEY"]),
-        "sim-pexip": ("pexip", ["--conference", "meet.demo", "--display-name", "confctl"], sim["CONFCTL_PEXIP_PIN"]),
-        "sim-mind": ("mind", ["--app-id", sim["CONFCTL_MIND_APP_ID"], "--conference", sim["CONFCTL_MIND_CONFERENCE"]],
-                     sim["CONFCTL_MIND_TOKEN"]),
-        "sim-auvious": ("auvious", ["--client-id", sim["CONFCTL_AUVIOUS_CLIENT_ID"]],
-                        sim["CONFCTL_AUVIOUS_CLIENT_SECRET"]),
-    }
-    for name, (vendor, extra, secret) in fields.items():
-        cli("profile", "add", name, "--provider", vendor, "--url", f"{fsim.url}/{vendor}", *extra,
-            "--secret-stdin", "--secret-store", "file", input=secret + "\n", check=0)
-    _reset(fsim)
-    return cli
+    return InProcessCLI(profile_env(home, fsim, monkeypatch))
 
 
 def everyone(cli, *args, profiles=PROFILES) -> list[dict]:

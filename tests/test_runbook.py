@@ -5,7 +5,6 @@ the real CLI against the simulators over loopback, one simulator for the module.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import time
 
@@ -13,6 +12,7 @@ import httpx
 import pytest
 
 from conftest import CLI, ROOT, InProcessCLI
+from meeting_support import meeting_sim, profile_env, reset
 
 EXAMPLES = ROOT / "examples"
 VARS = ("--var", "pexip=sim-pexip", "--var", "gateway=sim-gateway", "--var", "mind=sim-mind")
@@ -21,41 +21,18 @@ READ_ONLY_POSTS = ("/request_token", "/refresh_token", "/release_token", "/oauth
 
 @pytest.fixture(scope="module")
 def rsim():
-    from confctl.core.sim.server import RunningSim, SimConfig
-
-    with RunningSim(SimConfig(cooldown_scale=0.0, deferred_delay=0.05, pexip_token_ttl=30, poll_wait=1.0,
-                              meeting=True)) as running:
+    with meeting_sim() as running:
         yield running
 
 
 def _reset(rsim) -> None:
-    for vendor in ("gateway", "pexip", "mind", "auvious"):
-        httpx.post(f"{rsim.url}/{vendor}/_sim/reset").raise_for_status()
-    rsim.app.state.requests.clear()
+    reset(rsim)
 
 
 @pytest.fixture
 def env(home, rsim, monkeypatch):
     """The environment of a confctl with one profile per vendor pointed at the simulator."""
-    from confctl.vendors.pexip import names
-
-    monkeypatch.setitem(names.snapshot.__kwdefaults__, "quiet", 0.1)  # the loopback burst comes at once
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFCTL_")}
-    env.update({"CONFCTL_CONFIG_DIR": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-                "CONFCTL_NO_INPUT": "1"})
-    cli = InProcessCLI(env)
-    sim = rsim.env()
-    fields = {
-        "sim-gateway": ("gateway", ["--app-id", sim["CONFCTL_GATEWAY_APP_ID"]], sim["CONFCTL_GATEWAY_API_KEY"]),
-        "sim-pexip": ("pexip", ["--conference", "meet.demo", "--display-name", "confctl"], sim["CONFCTL_PEXIP_PIN"]),
-        "sim-mind": ("mind", ["--app-id", sim["CONFCTL_MIND_APP_ID"], "--conference", sim["CONFCTL_MIND_CONFERENCE"]],
-                     sim["CONFCTL_MIND_TOKEN"]),
-    }
-    for name, (vendor, extra, secret) in fields.items():
-        cli("profile", "add", name, "--provider", vendor, "--url", f"{rsim.url}/{vendor}", *extra,
-            "--secret-stdin", "--secret-store", "file", input=secret + "\n", check=0)
-    _reset(rsim)
-    return env
+    return profile_env(home, rsim, monkeypatch, vendors=("gateway", "pexip", "mind"))
 
 
 @pytest.fixture
