@@ -435,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
                 sys.exit(code)
             return code
     reset()
+    state.cli = True
     state.help_requested = asks_for_help(args)
     code = 0
     try:

@@ -355,3 +355,12 @@ def test_import_confctl_is_cheap():
                           cwd=str(ROOT), timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert [json.loads(line) for line in proc.stdout.splitlines()] == [[], []]
+
+
+def test_a_library_user_keeps_its_own_sigterm_handling():
+    """The command line turns SIGTERM into a clean exit (tokens released); a program that imports confctl keeps
+    the signal handling it had."""
+    code = ("import signal, confctl.vendors.pexip.provider; "
+            "print(signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=str(ROOT))
+    assert proc.stdout.strip() == "True", proc.stderr

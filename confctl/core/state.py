@@ -14,6 +14,7 @@ def _env_flag(name: str) -> bool:
 @dataclass
 class State:
     help_requested: bool = False  # -h/--help among the arguments: help text that costs work is built only then
+    cli: bool = False  # running as the command line (not imported as a library): process-wide hooks are ours
     profiles: list[str] = field(default_factory=list)
     output: str | None = None
     query: str | None = None

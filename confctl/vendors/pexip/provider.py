@@ -193,10 +193,13 @@ class PexipSession(Session):
 
 
 def _terminate_like_ctrl_c() -> None:
-    """`kill` (SIGTERM) gets the same clean exit as Ctrl-C, so the token is released, not left as a ghost."""
+    """`kill` (SIGTERM) gets the same clean exit as Ctrl-C, so the token is released, not left as a ghost.
+    Only for the command line: a program using confctl as a library keeps its own signal handling."""
     import signal
 
-    if threading.current_thread() is not threading.main_thread():
+    from confctl.core.state import state
+
+    if not state.cli or threading.current_thread() is not threading.main_thread():
         return
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         def interrupt(signum, frame):
