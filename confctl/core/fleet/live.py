@@ -48,8 +48,13 @@ class Live:
             etype = event.get("type")
             if etype == "snapshot":
                 self.load_snapshot(event)
-                if health.state in ("connecting", "polling"):
-                    health.state, health.since = "polling", event.get("time")
+                # A polled source's read (after a `reconnected` too) says it is polling; the snapshot that
+                # opens a stream says the stream is being opened on current state: connected.
+                if (event.get("data") or {}).get("polled"):
+                    if health.state != "polling":
+                        health.state, health.since, health.detail = "polling", event.get("time"), ""
+                elif health.state == "connecting":
+                    health.state, health.since = "connected", event.get("time")
             elif etype in ("reconnected", "gap"):
                 health.state, health.since = etype, event.get("time")
                 health.detail = ", ".join(f"{k}={v}" for k, v in (event.get("data") or {}).items())[:80]

@@ -41,14 +41,16 @@ def profiles_for(names: list[str], all_profiles: bool = False) -> list:
     return [config.resolve(vendor, name) for vendor, name in _targets(None, list(names), data)]
 
 
-def snapshot_event(conn, conferences: tuple[str, ...] = ()) -> dict:
-    """One profile's current state as a `snapshot` envelope (common-model dicts, each with its raw record)."""
+def snapshot_event(conn, conferences: tuple[str, ...] = (), *, polled: bool = False) -> dict:
+    """One profile's current state as a `snapshot` envelope (common-model dicts, each with its raw record).
+    `polled`: the source has no stream and this is one of its periodic reads (its health reads "polling")."""
     model = conn.profile.provider.load_model()
     confs, people = model.snapshot(conn, conferences)
-    return envelope.make(conn.vendor, conn.name, "snapshot",
-                         {"conferences": [c.to_dict() for c in confs],
-                          "participants": [p.to_dict() for p in people],
-                          "covers": sorted({c.id for c in confs} | set(conferences))})
+    data = {"conferences": [c.to_dict() for c in confs], "participants": [p.to_dict() for p in people],
+            "covers": sorted({c.id for c in confs} | set(conferences))}
+    if polled:
+        data["polled"] = True
+    return envelope.make(conn.vendor, conn.name, "snapshot", data)
 
 
 def _fatal(exc) -> bool:
@@ -71,7 +73,7 @@ def polled(conn, conferences: tuple[str, ...], stop, interval: float, *, clock=t
         while not stop.is_set():
             started = clock()
             try:
-                event = snapshot_event(conn, conferences)
+                event = snapshot_event(conn, conferences, polled=True)
             except ConfctlError as exc:
                 if _fatal(exc):
                     raise

@@ -266,7 +266,7 @@ class TopApp(App):
 
     def draw_health(self) -> None:
         items = [Text(self.banner or "confctl top", style="bold")]
-        for source, state, detail in view.health(self.engine.live, self.engine.streamed, self.engine.polled):
+        for source, state, detail in view.health(self.engine.live):
             style = self.style(HEALTH_STYLE.get(state, ""))
             # why a stream is in trouble, not what a reconnection re-read (the tail has that)
             why = f" ({detail[:60]})" if detail and state in ("gap", "ended") else ""

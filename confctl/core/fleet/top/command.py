@@ -69,11 +69,7 @@ def _live_engine(names: list[str], all_profiles: bool, conference: list[str] | N
 
         raise UsageError("nothing to watch: none of these profiles' vendors has a common model yet ("
                          + ", ".join(f"{p.name}: {p.provider.name}" for p in profiles) + ")")
-    kinds = {f"{p.provider.name}/{p.name}": p.provider.load_model().streams for p in profiles
-             if p.provider.load_model()}
-    engine = Engine(Live(), sources, profiles={p.name: p for p in profiles}, connections=Connections(profiles),
-                    streamed={s for s, streams in kinds.items() if streams},
-                    polled={s for s, streams in kinds.items() if not streams})
+    engine = Engine(Live(), sources, profiles={p.name: p for p in profiles}, connections=Connections(profiles))
     return engine, "confctl top"
 
 

@@ -38,7 +38,7 @@ class Engine:
     protected flag); connections: a verbs.Connections (None: actions are refused, e.g. in a replay)."""
 
     def __init__(self, live: Live, sources: list, *, profiles: dict | None = None, connections=None,
-                 streamed: set[str] = frozenset(), polled: set[str] = frozenset(), perform: Callable | None = None,
+                 perform: Callable | None = None,
                  supported: Callable[[str, str], bool] = _supported, why_no_actions: str = "",
                  announce: bool = True, ended_note: str | None = "stream ended",
                  finished_note: str = "every stream has ended"):
@@ -46,8 +46,6 @@ class Engine:
         self.sources = sources
         self.profiles = profiles or {}
         self.connections = connections
-        self.streamed = set(streamed)  # "vendor/profile" of the sources that stream / that are polled
-        self.polled = set(polled)
         self._perform = perform
         self.supported = supported
         self.why_no_actions = why_no_actions or "no connection to act through"

@@ -54,20 +54,10 @@ def participant_row(person: Participant) -> tuple[str, ...]:
             flag(person.hand_raised, "up"), flag(person.presenting, "yes"), person.room or "")
 
 
-def health(live: Live, streamed: set[str] = frozenset(), polled: set[str] = frozenset()) -> list[tuple[str, str, str]]:
-    """(source, state, detail) per source. A streamed vendor whose stream opened with a snapshot reads
-    "polling" in the live model until its first event: it is connected. A polled source that recovered reads
-    "reconnected" until its next failure: it is polling again."""
+def health(live: Live) -> list[tuple[str, str, str]]:
+    """(source, state, detail) per source, as the live model tracks them."""
     with live.lock:
-        items = sorted((source, h.state, h.detail) for source, h in live.health.items())
-    out = []
-    for source, state, detail in items:
-        if state == "polling" and source in streamed:
-            state = "connected"
-        elif state == "reconnected" and source in polled:
-            state = "polling"
-        out.append((source, state, detail))
-    return out
+        return sorted((source, h.state, h.detail) for source, h in live.health.items())
 
 
 class Tail:
