@@ -52,7 +52,7 @@ def resolve_profile(profile: str | None = None, provider: str | None = None, fie
     profile); with neither, CONFCTL_PROFILE or the one provider that has a default profile or a
     CONFCTL_<PROVIDER>_URL. `fields` (profile fields, the secret included) override the result."""
     from confctl.core import config, redact
-    from confctl.core.errors import ConfigError, UsageError
+    from confctl.core.errors import UsageError
     from confctl.core.registry import PROVIDERS
 
     if provider is not None and provider not in PROVIDERS:
@@ -60,7 +60,7 @@ def resolve_profile(profile: str | None = None, provider: str | None = None, fie
     if profile is not None:
         entry = config.load()["profiles"].get(profile)
         if entry is None:
-            raise ConfigError(f"no profile named {profile!r}", hint="`confctl profile list` shows the profiles")
+            raise config.no_profile(profile)
         resolved = config.resolve(provider or entry["provider"], profile)
     elif provider is not None:
         resolved = config.resolve(provider, None)

@@ -255,6 +255,11 @@ class Profile:
         return secrets.describe(self.secret_store, self.name, name, env=var)
 
 
+def no_profile(name: str) -> ConfigError:
+    """The one error for a profile name that config.toml does not hold."""
+    return ConfigError(f"no profile named {name!r}", hint="`confctl profile list` shows the profiles")
+
+
 def resolve(provider: str, name: str | None) -> Profile:
     """The profile a `provider` command uses: --profile NAME; else CONFCTL_PROFILE when it names a profile of
     this provider; else the provider's default profile; else an environment-only profile (every field from
@@ -285,7 +290,7 @@ def resolve(provider: str, name: str | None) -> Profile:
         return from_entry(name, entry, chosen_by)
     entry = data["profiles"].get(name)
     if entry is None:
-        raise ConfigError(f"no profile named {name!r}", hint="`confctl profile list` shows the profiles")
+        raise no_profile(name)
     if entry["provider"] != provider:
         raise ConfigError(f"profile {name!r} is a {entry['provider']} profile; `confctl {provider}` needs a "
                           f"{provider} profile", hint=f"`confctl profile list` shows the {provider} profiles")

@@ -303,7 +303,7 @@ def _load_entry(name: str) -> tuple[dict, dict]:
     data = config.load()
     entry = data["profiles"].get(name)
     if entry is None:
-        raise ConfigError(f"no profile named {name!r}", hint="`confctl profile list` shows the profiles")
+        raise config.no_profile(name)
     return data, entry
 
 
@@ -391,7 +391,7 @@ def edit(name: NameArg,
     with config.update() as data:
         entry = data["profiles"].get(name)
         if entry is None:
-            raise ConfigError(f"no profile named {name!r}", hint="`confctl profile list` shows the profiles")
+            raise config.no_profile(name)
         before = dict(entry)
         entry.update(fields)
         if ca_bundle is not None:
@@ -425,7 +425,7 @@ def remove(name: NameArg):
     with config.update() as data:
         entry = data["profiles"].pop(name, None)
         if entry is None:
-            raise ConfigError(f"no profile named {name!r}", hint="`confctl profile list` shows the profiles")
+            raise config.no_profile(name)
         if data["defaults"].get(entry["provider"]) == name:
             del data["defaults"][entry["provider"]]
     _drop_secret(name, entry, what=f"removed profile {name!r}")
@@ -439,7 +439,7 @@ def use(name: NameArg):
     with config.update() as data:
         entry = data["profiles"].get(name)
         if entry is None:
-            raise ConfigError(f"no profile named {name!r}", hint="`confctl profile list` shows the profiles")
+            raise config.no_profile(name)
         data["defaults"][entry["provider"]] = name
     output.note(f"{name!r} is now the default {entry['provider']} profile")
 

@@ -108,7 +108,7 @@ def _targets(provider_names, profiles, data) -> list[tuple[str, str | None]]:
         for name in profiles:
             entry = data["profiles"].get(name)
             if entry is None:
-                raise config.ConfigError(f"no profile named {name!r}", hint="`confctl profile list` shows them")
+                raise config.no_profile(name)
             if provider_names and entry["provider"] not in provider_names:
                 raise config.ConfigError(f"profile {name!r} is a {entry['provider']} profile, not "
                                          f"{' or '.join(provider_names)}")

@@ -216,7 +216,7 @@ def _configured(name: str):
 
     entry = config.load()["profiles"].get(name)
     if entry is None:
-        raise config.ConfigError(f"no profile named {name!r}", hint="`confctl profile list` shows the profiles")
+        raise config.no_profile(name)
     return config.resolve(entry["provider"], name)
 
 
