@@ -189,3 +189,32 @@ def test_run_many_keeps_to_its_concurrency():
     items = run_many(conns, "mute", people, concurrency=3)
     assert [i["target"] for i in items] == [f"lab:meet/id-{i}" for i in range(12)]  # in target order
     assert 1 <= model.most <= 3
+
+
+def test_reading_under_dry_run_is_per_thread():
+    """A worker's look-ups are sent under --dry-run while another worker, about to change something, still sees
+    the dry run (the override once flipped the global flag, which let a concurrent mute through)."""
+    import threading
+
+    from confctl.core.fleet.verbs import reading
+    from confctl.core.state import reset, state
+
+    reset()
+    state.dry_run = True
+    inside, release, seen = threading.Event(), threading.Event(), {}
+
+    def reader():
+        def look():
+            seen["reader"] = state.dry_run
+            inside.set()
+            release.wait(5)
+        reading(look)
+
+    worker = threading.Thread(target=reader)
+    worker.start()
+    assert inside.wait(5)
+    seen["other"] = state.dry_run  # another thread while the reader is inside
+    release.set()
+    worker.join(5)
+    assert seen == {"reader": False, "other": True} and state.dry_run is True
+    reset()

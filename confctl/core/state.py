@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+# Set inside `reads_sent()`: this thread's (this context's) look-ups are really sent under --dry-run.
+_reads_sent: contextvars.ContextVar[bool] = contextvars.ContextVar("confctl_reads_sent", default=False)
 
 
 def _env_flag(name: str) -> bool:
@@ -18,7 +23,7 @@ class State:
     profiles: list[str] = field(default_factory=list)
     output: str | None = None
     query: str | None = None
-    dry_run: bool = False
+    _dry_run: bool = field(default=False, repr=False)  # --dry-run; read it as `dry_run`
     debug: bool = False
     timeout: float = 30.0
     max_wait: float = 60.0
@@ -26,6 +31,15 @@ class State:
     color: str = "auto"
     yes: bool = False
     ca_bundle: str | None = None
+
+    @property
+    def dry_run(self) -> bool:
+        """--dry-run was given, and this code is not inside `reads_sent()`."""
+        return self._dry_run and not _reads_sent.get()
+
+    @dry_run.setter
+    def dry_run(self, value: bool) -> None:
+        self._dry_run = value
 
     @property
     def profile(self) -> str | None:
@@ -69,6 +83,19 @@ class State:
 
 
 state = State()
+
+
+@contextmanager
+def reads_sent():
+    """Within the block, look-ups are sent for real under --dry-run (as a vendor command's name resolvers do),
+    so the printed lines carry real ids; only requests that would change something are not sent. Per thread
+    (a context variable), so a concurrent worker that is about to change something still sees --dry-run; a
+    pool started inside the block hands it on with `contextvars.copy_context().run`."""
+    token = _reads_sent.set(True)
+    try:
+        yield
+    finally:
+        _reads_sent.reset(token)
 
 
 def reset() -> None:

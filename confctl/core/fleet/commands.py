@@ -10,6 +10,7 @@ that failure's code when all failed (as for a batch).
 
 from __future__ import annotations
 
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Optional
 
@@ -145,8 +146,10 @@ def _gather(conns, profiles: list, wanted: dict, people: bool) -> tuple[list[Con
     failed = []
     if not profiles:
         return confs, ppl, failed
+    # Each worker runs in a copy of this context, so look-ups made under reads_sent() (a dry run resolving its
+    # targets) are sent from the workers too.
     with ThreadPoolExecutor(max_workers=min(8, len(profiles))) as pool:
-        futures = [(p, pool.submit(one, p)) for p in profiles]
+        futures = [(p, pool.submit(contextvars.copy_context().run, one, p)) for p in profiles]
         for profile, future in futures:
             try:
                 c, people_ = future.result()

@@ -106,13 +106,10 @@ def _fanout(conn, verb, conf: Conference) -> dict:
 def reading(fn):
     """Run look-ups for real under --dry-run too: they only read (as a vendor command's name resolvers do),
     so the printed lines carry the real ids. Only the requests that would change something are not sent."""
-    from confctl.core.state import state
+    from confctl.core.state import reads_sent
 
-    dry, state.dry_run = state.dry_run, False
-    try:
+    with reads_sent():
         return fn()
-    finally:
-        state.dry_run = dry
 
 
 def label(target: Conference | Participant) -> str:
