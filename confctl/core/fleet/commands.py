@@ -276,7 +276,7 @@ def _watch(all_profiles, conference, keep, replay, speed, timeout) -> None:
     import threading
 
     from confctl.core.events.runner import run
-    from confctl.core.fleet.live import Live
+    from confctl.core.fleet.live import Feeder, Live
 
     if replay:
         from confctl.core.events.replay import source
@@ -292,13 +292,6 @@ def _watch(all_profiles, conference, keep, replay, speed, timeout) -> None:
         sources = live_sources(profiles, list(conference or []))
     live = Live()
 
-    class Feeder:
-        def wanted(self, event):
-            return True
-
-        def print(self, event):
-            live.apply(event)
-
     def rows():
         with live.lock:
             people = sorted((p for p in live.participants.values() if keep(p)),
@@ -309,7 +302,7 @@ def _watch(all_profiles, conference, keep, replay, speed, timeout) -> None:
     stop = threading.Event()
     if not tty:
         try:
-            run(sources, Feeder(), timeout=timeout, stop=stop)
+            run(sources, Feeder(live), timeout=timeout, stop=stop)
         finally:  # Ctrl-C too (exit 130): the roster as it was when the run ended
             show(rows(), PARTICIPANT_COLUMNS)
         return
@@ -320,7 +313,7 @@ def _watch(all_profiles, conference, keep, replay, speed, timeout) -> None:
 
     with RichLive(get_renderable=render, console=output.console(), refresh_per_second=4, transient=False,
                   screen=False):
-        run(sources, Feeder(), timeout=timeout, stop=stop)
+        run(sources, Feeder(live), timeout=timeout, stop=stop)
 
 
 def _rich_table(people: list[Participant], live):
@@ -359,15 +352,14 @@ def _rich_table(people: list[Participant], live):
 # ---------------------------------------------------------------------------------------------------------
 def _check_support(verb: str, profiles: list, *, filtered: bool = False) -> None:
     """Exit 2 naming the first vendor that does not support the verb — before anything is sent."""
-    from confctl.core.fleet.verbs import verb_name
+    from confctl.core.fleet.verbs import unsupported, verb_name
 
     name = verb_name(verb)
     for profile in profiles:
         if profile.provider.verb(name) is None:
             vendor = profile.provider.name
             narrow = (f"; leave its profiles out (-p, or --where 'vendor!={vendor}')" if filtered else "")
-            raise UsageError(f"{vendor} does not support `{name}` (profile {profile.name!r}); nothing was sent",
-                             hint="`confctl capabilities` shows which vendor supports which verb, and how" + narrow)
+            raise unsupported(profile, name, narrow)
 
 
 def _profile_filter(conds_text: list[str] | None, fields: tuple[str, ...]):

@@ -122,3 +122,16 @@ class Live:
         with self.lock:
             return [p for p in self.participants.values()
                     if (profile is None or p.profile == profile) and (conference is None or p.conference == conference)]
+
+
+class Feeder:
+    """A runner printer (confctl.core.events.runner.run) that folds every envelope into a live model."""
+
+    def __init__(self, live: Live):
+        self.live = live
+
+    def wanted(self, event: dict) -> bool:
+        return True
+
+    def print(self, event: dict) -> None:
+        self.live.apply(event)

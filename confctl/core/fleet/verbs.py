@@ -47,13 +47,18 @@ def verb_of(conn, name: str, target: Conference | Participant | None = None):
     spec = spec_of(conn)
     verb = spec.verb(name)
     if verb is None:
-        raise UsageError(f"{spec.name} does not support `{name}` (profile {conn.name!r}); nothing was sent",
-                         hint="`confctl capabilities` shows which vendor supports which verb, and how")
+        raise unsupported(conn.profile, name)
     kind = VERBS[name][0]
     if target is not None and kind != ("conference" if isinstance(target, Conference) else "participant"):
         shape = "PROFILE:CONFERENCE" if kind == "conference" else "PROFILE:CONFERENCE/PARTICIPANT"
         raise UsageError(f"`{name}` acts on a {kind}, addressed as {shape}")
     return verb
+
+
+def unsupported(profile, name: str, hint: str = "") -> UsageError:
+    """The refusal of a verb the profile's vendor does not declare (exit 2, nothing sent)."""
+    return UsageError(f"{profile.provider.name} does not support `{name}` (profile {profile.name!r}); nothing was "
+                      "sent", hint="`confctl capabilities` shows which vendor supports which verb, and how" + hint)
 
 
 def holds(verb, target) -> bool:

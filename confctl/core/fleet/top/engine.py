@@ -9,21 +9,8 @@ from collections import deque
 from typing import Callable
 
 from confctl.core.errors import ConfctlError
-from confctl.core.fleet.live import Health, Live
+from confctl.core.fleet.live import Feeder, Health, Live
 from confctl.core.fleet.model import Conference, Participant
-
-
-class Feeder:
-    """The runner's printer: every envelope goes into the live model."""
-
-    def __init__(self, live: Live):
-        self.live = live
-
-    def wanted(self, event: dict) -> bool:
-        return True
-
-    def print(self, event: dict) -> None:
-        self.live.apply(event)
 
 
 def _supported(vendor: str, verb: str) -> bool:
