@@ -196,6 +196,23 @@ def _check_conference(profile, conference: str) -> None:
     path_segment(f"--conference (profile {profile.name!r})", conference)
 
 
+def require_fields(profile) -> None:
+    """A missing url/app id/key ... now, not after other sources started (exit 2 or 3, nothing started)."""
+    for field in profile.provider.fields:
+        if not field.required or field.name == "conference":  # -c may stand in for the conference
+            continue
+        if field.unless_env and os.environ.get(field.unless_env):
+            continue  # e.g. an exported access token needs no client secret
+        profile.require(field.name)
+
+
+def follow_source(provider, profile, options):
+    """A runner source (factory(stop)) for one planned profile: its provider's follower with the run's stop."""
+    import dataclasses
+
+    return lambda stop: provider.follow(profile, dataclasses.replace(options, stop=stop))
+
+
 def plan(provider_names: list[str] | None, profile_names: list[str], conference: list[str],
          values: dict, *, resolved: list | None = None) -> list[tuple]:
     """Everything checked before anything starts: [(label, provider, profile, its FollowOptions)]. `values`
@@ -231,12 +248,7 @@ def plan(provider_names: list[str] | None, profile_names: list[str], conference:
         options = FollowOptions(conference=tuple(own_conferences), values=own)
         if spec.takes_conference and not options.conference and profile.get("conference"):
             options = dataclasses.replace(options, conference=(profile.get("conference"),))
-        for field in spec.fields:  # missing url/app id/key ... now, not after other sources started
-            if not field.required or field.name == "conference":  # -c may stand in for the conference
-                continue
-            if field.unless_env and os.environ.get(field.unless_env):
-                continue  # e.g. an exported access token needs no client secret
-            profile.require(field.name)
+        require_fields(profile)
         if spec.follow_plan:
             options = load_ref(spec.follow_plan)(profile, options, seen.setdefault(kind, {}))
             if options is None:
@@ -274,15 +286,12 @@ def follow_profiles(provider_names: list[str] | None, profiles: list[str], *, ty
                     timeout=None, until=None, conference=None, record=None, **values) -> None:
     """Resolve and check every profile (several may be merged into one timeline), then run their sources.
     `values`: the vendor follow options, by name."""
-    import dataclasses
-
     from confctl.core.events import runner
 
     check_run(count, timeout)
     planned = plan(provider_names, profiles, list(conference or []), values)
     # The runner hands each source its stop event; every provider gets its own typed FollowOptions.
-    sources = [(label, (lambda prov, prof, own: lambda stop: prov.follow(
-        prof, dataclasses.replace(own, stop=stop)))(p, prof, own)) for label, p, prof, own in planned]
+    sources = [(label, follow_source(p, prof, own)) for label, p, prof, own in planned]
     printer = printer_for(types)
     if record is None:
         runner.run(sources, printer, count=count, timeout=timeout, until=until)

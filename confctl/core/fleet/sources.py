@@ -17,8 +17,6 @@ cannot heal by waiting (credentials, usage) end the source: the command exits wi
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import time
 from typing import Callable, Iterator
 
@@ -137,7 +135,7 @@ def live_sources(profiles: list, conference: list[str] | None = None, *,
     (the gateway's webhook receiver), with these follow options (e.g. {"listen": "127.0.0.1:8099"}; {} for its
     defaults) — for events that exist only as webhooks (conference.play.finished)."""
     from confctl.core import output
-    from confctl.core.events.command import plan
+    from confctl.core.events.command import follow_source, plan, require_fields
     from confctl.core.fleet.connection import Connection
 
     models = {}
@@ -165,12 +163,13 @@ def live_sources(profiles: list, conference: list[str] | None = None, *,
         for label, provider, profile, options in plan(None, [], to_streams, {}, resolved=streamed):
             model = profile.provider.load_model()
 
-            def factory(stop, provider=provider, profile=profile, options=options, model=model):
+            def factory(stop, follow=follow_source(provider, profile, options), profile=profile,
+                        options=options, model=model):
                 def gen():
                     if not model.stream_opens_with_state:
                         with Connection.open(profile) as conn:
                             yield snapshot_event(conn, options.conference)
-                    yield from provider.follow(profile, dataclasses.replace(options, stop=stop))
+                    yield from follow(stop)
                 return gen()
 
             sources.append((label, factory))
@@ -185,14 +184,10 @@ def live_sources(profiles: list, conference: list[str] | None = None, *,
                          "(it applies to gateway profiles)")
     if receive is not None and polled_profiles:
         for label, provider, profile, options in plan(None, [], [], dict(receive), resolved=polled_profiles):
-            sources.append((label, lambda stop, provider=provider, profile=profile, options=options:
-                            provider.follow(profile, dataclasses.replace(options, stop=stop))))
+            sources.append((label, follow_source(provider, profile, options)))
     for profile in polled_profiles:
         model = models[id(profile)]
-        for field in profile.provider.fields:  # missing url/key now, not after other sources started
-            if field.required and field.name != "conference" and not (
-                    field.unless_env and os.environ.get(field.unless_env)):
-                profile.require(field.name)
+        require_fields(profile)
         sources.append((f"{profile.provider.name}/{profile.name}",
                         lambda stop, profile=profile, model=model: polled(
                             Connection.open(profile), tuple(to_polled[id(profile)]), stop, model.poll_interval)))
