@@ -235,7 +235,7 @@ class Client:
         from confctl.core.errors import UsageError
 
         protected = self.profile.protected and ep.mutating
-        if (ep.confirm or protected) and not self._yes:
+        if ep.asks_first(self.profile) and not self._yes:
             why = f" on protected profile {self.profile.name!r}" if protected else ""
             raise UsageError(f"refusing to run `{what}`{why} without confirmation; nothing was sent",
                              hint="pass yes=True to confctl.connect() (the CLI's --yes)")

@@ -407,7 +407,7 @@ def run_endpoint(provider: Provider, ep: Endpoint, values: dict, opts: dict) -> 
             ids.close()
         values = {**values, ep.bulk: ids.first}
     call = build_call(provider, ep, values, profile, opts)
-    if not state.dry_run and (ep.confirm or (profile.protected and ep.mutating)):
+    if not state.dry_run and ep.asks_first(profile):
         target = " ".join(str(v) for v in call.path_values.values())
         confirm(f"{' '.join(ep.command_path)} {target}".strip(), protected=profile.protected,
                 profile_name=profile.name)
@@ -601,7 +601,7 @@ def run_bulk(provider: Provider, ep: Endpoint, values: dict, ids: Iterable[str],
     def call_for(item: str) -> Call:
         return build_call(provider, ep, {**values, ep.bulk: item}, profile, opts)
 
-    if not state.dry_run and (ep.confirm or (profile.protected and ep.mutating)):
+    if not state.dry_run and ep.asks_first(profile):
         confirm(f"{' '.join(ep.command_path)} {count} items", protected=profile.protected,
                 profile_name=profile.name)
     with provider.session(profile) as session:

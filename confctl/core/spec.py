@@ -157,6 +157,10 @@ class Endpoint:
     def mutating(self) -> bool:
         return self.method not in ("GET", "HEAD", "OPTIONS")
 
+    def asks_first(self, profile) -> bool:
+        """Destructive endpoints, and any change on a protected profile, are confirmed first (--yes)."""
+        return self.confirm or (profile.protected and self.mutating)
+
     def param(self, name: str) -> Param:
         for p in self.params:
             if p.name == name:
