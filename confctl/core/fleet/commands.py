@@ -45,7 +45,7 @@ ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", min=1, max=64,
 
 CONFERENCE_COLUMNS = CONFERENCE_FIELDS
 PARTICIPANT_COLUMNS = PARTICIPANT_FIELDS
-REPORT_COLUMNS = ("target", "name", "vendor", "ok", "note", "error")  # narrow terminals drop low-value columns first
+REPORT_COLUMNS = ("target", "ok", "note", "error", "vendor")  # narrow terminals drop from the right; JSON adds name
 
 
 # ---------------------------------------------------------------------------------------------------------
